@@ -1,0 +1,44 @@
+import type { SessionRecord } from '../values.js'
+
+// The one interface every cookie format implements. A codec turns session contents into a cookie
+// value and back; it knows nothing of Fastify, lifetimes or when to write (see persistence.ts).
+
+/** Why a cookie was turned into an empty session (passed to `onInvalidCookie`, logged at debug). */
+export type InvalidReason =
+  | 'too-large' // over 4096 bytes: refused before any crypto work
+  | 'malformed' // not the format's shape, or not canonical base64url
+  | 'bad-signature' // no key verifies it (tampered, wrong or retired key, other cookie name)
+  | 'bad-payload' // verified, but the contents are not a valid session
+  | 'expired' // older than maxAge, or created longer ago than absoluteMaxAge
+  | 'future' // issued more than the allowed clock skew in the future
+
+/** What is stored besides the data itself. Times are whole seconds since the epoch. */
+export interface SessionMeta {
+  issuedAt: number
+  createdAt: number
+  id: string
+  permanent: boolean
+}
+
+export interface EncodeInput extends SessionMeta {
+  data: SessionRecord
+  /** `values.serialize(data)`, already computed for change detection; codecs may reuse it. */
+  json: string
+}
+
+export interface Decoded extends SessionMeta {
+  data: SessionRecord
+  /** `values.serialize(data)` when the codec has it for free (saves one pass at save time). */
+  json?: string
+  /** Index of the secret that verified it: 0 is current, more is a fallback (re-issued). */
+  keyIndex: number
+}
+
+export interface Codec {
+  encode (input: EncodeInput): string
+  /** Never throws: returns the reason instead. Time limits are checked by the caller. */
+  decode (value: string): Decoded | InvalidReason
+}
+
+/** Browsers keep at most 4096 bytes of name=value per cookie. */
+export const MAX_COOKIE_BYTES = 4096

@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { FST_SESSION_INVALID_KEY } from './errors.js'
+import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions, type ResolvedOptions } from './options.js'
+import { assertStorable, copy, serialize, type SessionRecord } from './values.js'
+
+// The session object handlers see: plain data behind a Proxy, plus a few methods and flags.
+// It knows nothing of cookies or crypto: loading is a function handed in, saving is
+// persistence.ts reading the state after the handler ran.
+
+/**
+ * Your session's shape, by declaration merging:
+ * `declare module 'fastify-cookie-session' { interface SessionData { username: string } }`
+ */
+export interface SessionData {}
+
+type Known = keyof SessionData & string
+
+export interface SessionMethods {
+  /** The value, or `defaultValue` (else undefined) when the key is absent. */
+  get<K extends Known>(key: K): SessionData[K] | undefined
+  get<K extends Known>(key: K, defaultValue: SessionData[K]): SessionData[K]
+  get (key: string, defaultValue?: unknown): unknown
+  /** Stores a value; `undefined` removes the key. Throws FST_SESSION_UNSTORABLE_VALUE at once for values that can never be saved. */
+  set<K extends Known>(key: K, value: SessionData[K] | undefined): void
+  set (key: string, value: unknown): void
+  has (key: string): boolean
+  /** Removes the key and returns its value, or `defaultValue` when absent. */
+  pop<K extends Known>(key: K): SessionData[K] | undefined
+  pop<K extends Known>(key: K, defaultValue: SessionData[K]): SessionData[K]
+  pop (key: string, defaultValue?: unknown): unknown
+  /** Removes everything: the cookie is deleted when the response is sent. */
+  clear (): void
+  /** A deep copy of the data as a plain object (Date and Buffer kept). */
+  data (): SessionContents
+  toJSON (): SessionContents
+  /** Re-issue the cookie on this response even if nothing changed. */
+  touch (): void
+  /** Drops everything but `keep`, gives the session a new id and makes it new (call on login). */
+  regenerate (keep?: string[]): Promise<void>
+  /** Overrides cookie attributes for this response only. */
+  options (cookie: CookieOptions): void
+  /** Whether the data differs (by value) from what the cookie held, or a re-issue was asked for. */
+  readonly modified: boolean
+  /** Whether the session was read or written during this request (adds Vary: Cookie). */
+  readonly accessed: boolean
+  /** True when no valid cookie came with the request, or after regenerate(). */
+  readonly isNew: boolean
+  /** The random id of this session (128 bits, base64url); changes on regenerate(). */
+  readonly sessionId: string
+  /** Permanent sessions get Expires/Max-Age; others end with the browser session. */
+  permanent: boolean
+}
+
+export type SessionContents = Partial<SessionData> & Record<string, unknown>
+export type Session = SessionMethods & Partial<SessionData> & Record<string, unknown>
+
+const RESERVED = new Set(['get', 'set', 'has', 'pop', 'clear', 'data', 'toJSON', 'touch', 'regenerate', 'options',
+  'modified', 'accessed', 'isNew', 'sessionId', 'permanent'])
+
+export function newSessionId (): string {
+  return randomBytes(16).toString('base64url')
+}
+
+export function nowSeconds (): number {
+  return Math.floor(Date.now() / 1000)
+}
+
+/** Everything persistence.ts needs to decide what to send; filled in by the loader on first use. */
+export class SessionState {
+  loaded = false
+  data: SessionRecord = Object.create(null)
+  /** serialize(data) as loaded ('{}' for a new session), to detect changes by value. */
+  json = '{}'
+  isNew = true
+  /** A valid cookie came with the request (so emptying the session must delete it). */
+  fromCookie = false
+  id: string | undefined = undefined
+  issuedAt = 0
+  createdAt: number | undefined = undefined
+  permanent: boolean
+  loadedPermanent: boolean
+  /** Re-issue even when unchanged: touch(), regenerate(), or a cookie verified by a fallback key. */
+  forced = false
+  cookieOverrides: ResolvedCookieOptions | undefined = undefined
+  /** Set once onSend handled this request: an error response must not save twice. */
+  done = false
+
+  constructor (
+    readonly request: FastifyRequest,
+    readonly config: ResolvedOptions,
+    private readonly loader: (state: SessionState) => void
+  ) {
+    this.permanent = config.permanent
+    this.loadedPermanent = config.permanent
+  }
+
+  load (): this {
+    if (!this.loaded) {
+      this.loaded = true
+      this.loader(this)
+    }
+    return this
+  }
+
+  /** The current data's canonical JSON, or undefined when it equals what was loaded. */
+  changedJson (): string | undefined {
+    const json = serialize(this.data)
+    return json === this.json ? undefined : json
+  }
+
+  get modified (): boolean {
+    this.load()
+    return this.forced || this.permanent !== this.loadedPermanent || this.changedJson() !== undefined
+  }
+
+  setValue (key: string, value: unknown): void {
+    if (key === '__proto__') throw new FST_SESSION_INVALID_KEY('"__proto__" cannot be a session key')
+    this.load()
+    if (value === undefined) {
+      delete this.data[key]
+      return
+    }
+    assertStorable(value, `session.${key}`)
+    this.data[key] = value
+  }
+}
+
+const kState = Symbol('fastify-cookie-session.state')
+
+interface WithState { [kState]: SessionState }
+
+export function stateOf (session: unknown): SessionState {
+  return (session as WithState)[kState]
+}
+
+// Methods live once on this object and find their state through the proxy, so a request
+// costs one Proxy and one SessionState, not a set of closures.
+const methods: Record<string, (this: unknown, ...args: never[]) => unknown> = {
+  get (key: string, defaultValue?: unknown) {
+    const { data } = stateOf(this).load()
+    return Object.hasOwn(data, key) ? data[key] : defaultValue
+  },
+  set (key: string, value: unknown) {
+    stateOf(this).setValue(key, value)
+  },
+  has (key: string) {
+    return Object.hasOwn(stateOf(this).load().data, key)
+  },
+  pop (key: string, defaultValue?: unknown) {
+    const { data } = stateOf(this).load()
+    if (!Object.hasOwn(data, key)) return defaultValue
+    const value = data[key]
+    delete data[key]
+    return value
+  },
+  clear () {
+    stateOf(this).load().data = Object.create(null)
+  },
+  data () {
+    return copy(stateOf(this).load().data)
+  },
+  toJSON () {
+    return copy(stateOf(this).load().data)
+  },
+  touch () {
+    stateOf(this).load().forced = true
+  },
+  regenerate (keep?: string[]) {
+    const state = stateOf(this).load()
+    const kept = Object.create(null) as SessionRecord
+    for (const key of keep ?? []) {
+      if (Object.hasOwn(state.data, key)) kept[key] = state.data[key]
+    }
+    state.data = kept
+    state.id = newSessionId()
+    state.createdAt = nowSeconds()
+    state.isNew = true
+    state.forced = true
+    return Promise.resolve()
+  },
+  options (cookie: CookieOptions) {
+    const state = stateOf(this)
+    const base = state.cookieOverrides ?? state.config.cookie
+    state.cookieOverrides = resolveCookieOptions(cookie, state.config.cookieName, base)
+  }
+}
+
+function readFlag (state: SessionState, key: string): unknown {
+  switch (key) {
+    case 'accessed': return state.loaded
+    case 'modified': return state.modified
+    case 'isNew': return state.load().isNew
+    case 'permanent': return state.load().permanent
+    default: // 'sessionId': a new session gets its id on first sight, so the id read is the id saved
+      state.load().id ??= newSessionId()
+      return state.id
+  }
+}
+
+const handler: ProxyHandler<SessionState> = {
+  get (state, key) {
+    if (typeof key === 'symbol') return key === kState ? state : undefined
+    if (RESERVED.has(key)) return Object.hasOwn(methods, key) ? methods[key] : readFlag(state, key)
+    const { data } = state.load()
+    return Object.hasOwn(data, key) ? data[key] : undefined
+  },
+  set (state, key, value) {
+    if (key === 'permanent') {
+      if (typeof value !== 'boolean') throw new FST_SESSION_INVALID_KEY('session.permanent must be true or false')
+      state.load().permanent = value
+      return true
+    }
+    if (typeof key === 'symbol') throw new FST_SESSION_INVALID_KEY('symbols cannot be session keys')
+    if (RESERVED.has(key)) {
+      throw new FST_SESSION_INVALID_KEY(`"${key}" is a session method or flag; use session.set('${key}', value) to store it`)
+    }
+    state.setValue(key, value)
+    return true
+  },
+  deleteProperty (state, key) {
+    if (typeof key === 'string' && !RESERVED.has(key)) delete state.load().data[key]
+    return true
+  },
+  has (state, key) {
+    if (typeof key === 'symbol') return false
+    return RESERVED.has(key) || Object.hasOwn(state.load().data, key)
+  },
+  ownKeys (state) {
+    return Object.keys(state.load().data)
+  },
+  getOwnPropertyDescriptor (state, key) {
+    if (typeof key === 'symbol') return undefined
+    const { data } = state.load()
+    if (!Object.hasOwn(data, key)) return undefined
+    return { value: data[key], writable: true, enumerable: true, configurable: true }
+  },
+  defineProperty (state, key, descriptor) {
+    if (!('value' in descriptor)) throw new FST_SESSION_INVALID_KEY('session properties cannot be accessors')
+    return handler.set?.(state, key, descriptor.value, state) ?? false
+  },
+  setPrototypeOf () {
+    return false
+  },
+  preventExtensions () {
+    return false
+  }
+}
+
+export function createSession (state: SessionState): Session {
+  return new Proxy(state, handler) as unknown as Session
+}
