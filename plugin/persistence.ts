@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { FST_SESSION_TOO_LARGE } from './errors.js'
 import { MAX_COOKIE_BYTES, type InvalidReason } from './codecs/codec.js'
 import { newSessionId, nowSeconds, type SessionState } from './session.js'
@@ -6,6 +6,8 @@ import { serialize } from './values.js'
 
 // When to read and when to write the cookie, and with which attributes. The codec only turns
 // data into text; every rule about lifetimes, change detection and size lives here.
+
+type SerializeOptions = Parameters<FastifyInstance['serializeCookie']>[2]
 
 /** Clock difference tolerated between servers before a cookie counts as issued in the future. */
 const CLOCK_SKEW = 60
@@ -74,7 +76,7 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
 
   if (isEmpty(state.data)) {
     // A new session that stayed empty has no cookie to delete; a loaded one that was emptied has.
-    if (state.fromCookie) reply.clearCookie(config.cookieName, attributes)
+    if (state.fromCookie) setCookie(reply, config.cookieName, '', { ...attributes, maxAge: 0, expires: new Date(0) })
     return
   }
 
@@ -99,10 +101,19 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
   if (state.permanent) {
     // The browser forgets the cookie when the server would refuse it: never past absoluteMaxAge.
     const lifetime = Math.min(config.maxAge, createdAt + config.absoluteMaxAge - now)
-    reply.setCookie(config.cookieName, value, { ...attributes, maxAge: lifetime, expires: new Date((now + lifetime) * 1000) })
+    setCookie(reply, config.cookieName, value, { ...attributes, maxAge: lifetime, expires: new Date((now + lifetime) * 1000) })
   } else {
-    reply.setCookie(config.cookieName, value, attributes)
+    setCookie(reply, config.cookieName, value, attributes)
   }
+}
+
+/**
+ * Serialised by @fastify/cookie but written straight to the header, not through reply.setCookie:
+ * that one is flushed by @fastify/cookie's own onSend hook, which runs before ours and, when the
+ * app disabled its parsing hook, never flushes what is added after it.
+ */
+function setCookie (reply: FastifyReply, name: string, value: string, options: SerializeOptions): void {
+  reply.header('set-cookie', reply.server.serializeCookie(name, value, options))
 }
 
 function isEmpty (record: object): boolean {

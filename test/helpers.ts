@@ -1,6 +1,6 @@
-import Fastify, { type FastifyInstance, type LightMyRequestResponse, type InjectOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse, type InjectOptions } from 'fastify'
 import { parseSetCookie } from 'cookie'
-import { CookieJar } from 'tough-cookie'
+import { CookieJar, type Cookie } from 'tough-cookie'
 import cookieSession, { type CookieSessionOptions } from '../plugin/index.js'
 
 export const SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
@@ -10,7 +10,7 @@ export const OTHER_SECRET = 'another-secret-0123456789-abcdefghijklmnopqrstuv'
 export async function buildApp (
   options: Partial<CookieSessionOptions> = {},
   routes: (app: FastifyInstance) => void = () => {},
-  fastifyOptions: Parameters<typeof Fastify>[0] = {}
+  fastifyOptions: FastifyServerOptions = {}
 ): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions)
   await app.register(cookieSession, { secret: SECRET, ...options })
@@ -49,12 +49,20 @@ export class Browser {
 
   async request (options: InjectOptions & { url: string }): Promise<LightMyRequestResponse> {
     const url = new URL(options.url, this.origin)
-    const cookie = await this.jar.getCookieString(url.href)
+    const now = new Date(Date.now())
+    const cookie = (await this.live(url.href)).map((c) => c.cookieString()).join('; ')
     const headers: Record<string, string> = { host: url.host, ...(options.headers as Record<string, string> | undefined) }
     if (cookie !== '') headers.cookie = cookie
     if (url.protocol === 'https:') headers['x-forwarded-proto'] = 'https'
     const response = await this.app.inject({ ...options, url: url.pathname + url.search, headers })
-    for (const header of setCookieHeaders(response)) await this.jar.setCookie(header, url.href)
+    for (const header of setCookieHeaders(response)) {
+      const stored = await this.jar.setCookie(header, url.href, { now })
+      // RFC 6265: Max-Age counts from when the cookie is received; fix that instant as its expiry.
+      if (stored !== undefined && typeof stored.maxAge === 'number') {
+        stored.expires = new Date(now.getTime() + stored.maxAge * 1000)
+        stored.maxAge = null
+      }
+    }
     return response
   }
 
@@ -63,8 +71,19 @@ export class Browser {
   }
 
   async cookie (name = 'session') {
-    const cookies = await this.jar.getCookies(this.origin)
-    return cookies.find((c) => c.key === name)
+    return (await this.live(this.origin)).find((c) => c.key === name)
+  }
+
+  /**
+   * The cookies a browser would send to `url` now. Expiry is judged here against Date.now(), so a
+   * pinned clock (pinClock) moves the browser's time with the server's: tough-cookie itself
+   * measures Max-Age from the last real-time access, which a pinned clock cannot move.
+   */
+  private async live (url: string): Promise<Cookie[]> {
+    const now = Date.now()
+    const cookies = await this.jar.getCookies(url, { expire: false })
+    return cookies.filter((cookie) => cookie.maxAge !== '-Infinity' &&
+      (!(cookie.expires instanceof Date) || cookie.expires.getTime() > now))
   }
 }
 

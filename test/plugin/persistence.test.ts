@@ -1,0 +1,365 @@
+import t from 'tap'
+import { buildApp, Browser, cookiePair, pinClock, sessionSetCookie, SECRET, OTHER_SECRET } from '../helpers.js'
+
+// When the cookie is written, deleted or left alone, and what comes with it (Vary, expiry).
+
+const T0 = 1_800_000_000
+
+function counterRoutes (app: import('fastify').FastifyInstance) {
+  app.get('/write', async (request) => { request.session.n = ((request.session.n as number | undefined) ?? 0) + 1; return request.session.n })
+  app.get('/read', async (request) => request.session.get('n', 0))
+  app.get('/untouched', async () => 'no session use')
+  app.get('/cart/add', async (request) => {
+    const cart = (request.session.cart ?? (request.session.cart = { items: [] as number[] })) as { items: number[] }
+    cart.items.push(cart.items.length + 1)
+    return cart.items.length
+  })
+  app.get('/cart/noop', async (request) => {
+    const cart = request.session.cart as { items: number[] }
+    cart.items.push(99)
+    cart.items.pop()
+    return 'same value'
+  })
+  app.get('/clear', async (request) => { request.session.clear(); return 'cleared' })
+  app.get('/permanent', async (request) => { request.session.permanent = true; request.session.n = 1; return 'permanent' })
+  app.get('/vary', async (request, reply) => { reply.header('vary', 'Accept-Encoding'); return request.session.get('n', 0) })
+}
+
+t.test('Set-Cookie only when the session changed, by value', async (t) => {
+  const app = await buildApp({}, counterRoutes)
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+
+  const first = await browser.get('/write')
+  t.ok(sessionSetCookie(first), 'a new non-empty session is written')
+  const read = await browser.get('/read')
+  t.equal(read.body, '1')
+  t.equal(sessionSetCookie(read), undefined, 'reading does not rewrite')
+  t.equal(read.headers.vary, 'Cookie', 'reading adds Vary: Cookie')
+
+  const untouched = await browser.get('/untouched')
+  t.equal(sessionSetCookie(untouched), undefined)
+  t.equal(untouched.headers.vary, undefined, 'a route that never touches the session gets no Vary')
+
+  t.equal((await browser.get('/cart/add')).body, '1')
+  const nested = await browser.get('/cart/add')
+  t.equal(nested.body, '2')
+  t.ok(sessionSetCookie(nested), 'a nested mutation is saved')
+  const noop = await browser.get('/cart/noop')
+  t.equal(sessionSetCookie(noop), undefined, 'a nested change that restores the value is not a change')
+  t.same((await browser.get('/cart/add')).body, '3', 'the nested change survived in the cookie')
+})
+
+t.test('an empty new session never sends a cookie; emptying a stored one deletes it', async (t) => {
+  const app = await buildApp({ cookie: { path: '/', domain: 'example.com' } }, counterRoutes)
+  t.teardown(() => app.close())
+  const emptyNew = await app.inject('/clear')
+  t.equal(sessionSetCookie(emptyNew), undefined)
+  t.equal(emptyNew.headers.vary, 'Cookie')
+
+  const browser = new Browser(app, 'http://www.example.com')
+  await browser.get('/write')
+  t.ok(await browser.cookie())
+  const cleared = await browser.get('/clear')
+  const deletion = sessionSetCookie(cleared)
+  t.match(deletion, { value: '', maxAge: 0, path: '/', domain: 'example.com', httpOnly: true, sameSite: 'lax' })
+  t.equal(deletion?.expires?.getTime(), 0, 'Expires in the past')
+  t.equal(await browser.cookie(), undefined, 'the browser dropped it')
+})
+
+t.test('Vary keeps what the route set', async (t) => {
+  const app = await buildApp({}, counterRoutes)
+  t.teardown(() => app.close())
+  t.equal((await app.inject('/vary')).headers.vary, 'Accept-Encoding, Cookie')
+})
+
+t.test('default cookie attributes: HttpOnly, SameSite=Lax, Path=/, Secure only over https', async (t) => {
+  const app = await buildApp({}, counterRoutes, { trustProxy: true })
+  t.teardown(() => app.close())
+  const plain = sessionSetCookie(await app.inject('/write'))
+  t.match(plain, { httpOnly: true, sameSite: 'lax', path: '/' })
+  t.notOk(plain?.secure, 'no Secure over http')
+  t.notOk(plain?.expires ?? plain?.maxAge, 'not permanent: a browser-session cookie')
+  t.notOk(plain?.partitioned)
+
+  const https = new Browser(app, 'https://localhost')
+  const secure = sessionSetCookie(await https.get('/write'))
+  t.equal(secure?.secure, true, "secure: 'auto' sets Secure on https requests")
+  t.equal((await https.get('/read')).body, '1', 'the browser sends the Secure cookie back over https')
+})
+
+t.test('configured attributes: secure, sameSite, partitioned, httpOnly false, sameSite false', async (t) => {
+  const app = await buildApp({ cookieName: '__Host-sid', cookie: { secure: true, sameSite: 'none', partitioned: true } }, counterRoutes)
+  t.teardown(() => app.close())
+  const header = sessionSetCookie(await app.inject('/write'), '__Host-sid')
+  t.match(header, { secure: true, sameSite: 'none', partitioned: true, path: '/' })
+
+  const loose = await buildApp({ cookie: { httpOnly: false, sameSite: false, secure: false } }, counterRoutes)
+  t.teardown(() => loose.close())
+  const looseHeader = sessionSetCookie(await loose.inject('/write'))
+  t.notOk(looseHeader?.httpOnly)
+  t.notOk(looseHeader?.sameSite)
+  t.notMatch(looseHeader?.header, /SameSite/i)
+})
+
+t.test('the cookie name is configurable and other cookies are ignored', async (t) => {
+  const app = await buildApp({ cookieName: 'sid' }, counterRoutes)
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  const response = await browser.get('/write')
+  t.ok(sessionSetCookie(response, 'sid'))
+  t.equal(sessionSetCookie(response, 'session'), undefined)
+  t.equal((await browser.get('/write')).body, '2')
+})
+
+t.test('permanent sessions: refresh on every request by default', async (t) => {
+  const clock = pinClock(t, T0)
+  const app = await buildApp({ maxAge: 3600 }, counterRoutes)
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  const first = sessionSetCookie(await browser.get('/permanent'))
+  t.equal(first?.maxAge, 3600)
+  t.equal(first?.expires?.getTime(), (T0 + 3600) * 1000)
+  clock.advance(10)
+  const refreshed = sessionSetCookie(await browser.get('/read'))
+  t.equal(refreshed?.expires?.getTime(), (T0 + 3610) * 1000, 'a read re-issues with a later Expires')
+
+  // Keeps going past maxAge as long as the user is active.
+  for (let i = 0; i < 3; i++) {
+    clock.advance(3000)
+    t.equal((await browser.get('/read')).body, '1')
+  }
+})
+
+t.test('permanent sessions with refresh: false are re-issued only when changed', async (t) => {
+  pinClock(t, T0)
+  const app = await buildApp({ maxAge: 3600, refresh: false }, counterRoutes)
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  await browser.get('/permanent')
+  t.equal(sessionSetCookie(await browser.get('/read')), undefined)
+  t.ok(sessionSetCookie(await browser.get('/write')))
+})
+
+t.test('permanent sessions with refresh: n are re-issued once the cookie is n seconds old', async (t) => {
+  const clock = pinClock(t, T0)
+  const app = await buildApp({ maxAge: 3600, refresh: 600 }, counterRoutes)
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  await browser.get('/permanent')
+  clock.advance(599)
+  t.equal(sessionSetCookie(await browser.get('/read')), undefined, '599 s: not yet')
+  clock.advance(1)
+  t.ok(sessionSetCookie(await browser.get('/read')), '600 s: re-issued')
+  t.equal(sessionSetCookie(await browser.get('/read')), undefined, 'and the clock starts again')
+})
+
+t.test('the permanent option makes every new session permanent; setting it false ends that', async (t) => {
+  pinClock(t, T0)
+  const app = await buildApp({ permanent: true, maxAge: 600 }, (app) => {
+    counterRoutes(app)
+    app.get('/transient', async (request) => { request.session.permanent = false; return 'ok' })
+  })
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  t.equal(sessionSetCookie(await browser.get('/write'))?.maxAge, 600)
+  const transient = sessionSetCookie(await browser.get('/transient'))
+  t.ok(transient, 'changing permanent is a change')
+  t.equal(transient?.maxAge, undefined)
+  t.equal(transient?.expires, undefined)
+})
+
+t.test('server-side lifetime: every cookie carries a signed issue time checked against maxAge', async (t) => {
+  const clock = pinClock(t, T0)
+  const app = await buildApp({ maxAge: 100 }, counterRoutes)
+  t.teardown(() => app.close())
+  const cookie = cookiePair(await app.inject('/write'))
+  clock.advance(100)
+  t.equal((await app.inject({ url: '/read', headers: { cookie } })).body, '1', 'an age equal to maxAge is still valid')
+  clock.advance(1)
+  const expired = await app.inject({ url: '/read', headers: { cookie } })
+  t.equal(expired.statusCode, 200)
+  t.equal(expired.body, '0', 'one second later the non-permanent cookie is an empty session')
+  t.equal(sessionSetCookie(expired), undefined, 'and nothing is written for it')
+})
+
+t.test('a cookie issued in the future beyond 60 s of skew is rejected', async (t) => {
+  const clock = pinClock(t, T0 + 61)
+  const app = await buildApp({}, counterRoutes)
+  t.teardown(() => app.close())
+  const farFuture = cookiePair(await app.inject('/write'))
+  clock.advance(-61)
+  t.equal((await app.inject({ url: '/read', headers: { cookie: farFuture } })).body, '0')
+  clock.advance(61 - 60)
+  const nearFuture = farFuture // issued at T0+61, now T0+1: 60 s ahead, within skew
+  t.equal((await app.inject({ url: '/read', headers: { cookie: nearFuture } })).body, '1')
+})
+
+t.test('absoluteMaxAge ends a session however active, and caps the browser expiry', async (t) => {
+  const clock = pinClock(t, T0)
+  const app = await buildApp({ maxAge: 1000, absoluteMaxAge: 2500 }, counterRoutes)
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  await browser.get('/permanent')
+  clock.advance(900)
+  await browser.get('/read')
+  clock.advance(900)
+  const late = sessionSetCookie(await browser.get('/read'))
+  t.equal(late?.maxAge, 700, 'Max-Age never reaches past createdAt + absoluteMaxAge')
+  t.equal(late?.expires?.getTime(), (T0 + 2500) * 1000)
+
+  // Replay the last cookie by hand: the server refuses it once the absolute limit passed.
+  const cookie = `session=${late?.value}`
+  clock.advance(700)
+  t.equal((await app.inject({ url: '/read', headers: { cookie } })).body, '1', 'at the limit: still valid')
+  clock.advance(1)
+  t.equal((await app.inject({ url: '/read', headers: { cookie } })).body, '0', 'past it: empty, despite constant activity')
+})
+
+t.test('key rotation: the first secret signs, fallbacks verify, and are re-issued under the first', async (t) => {
+  const clock = pinClock(t, T0)
+  const oldApp = await buildApp({ secret: OTHER_SECRET }, counterRoutes)
+  t.teardown(() => oldApp.close())
+  const oldCookie = cookiePair(await oldApp.inject('/write'))
+
+  const rotated = await buildApp({ secret: [SECRET, OTHER_SECRET] }, (app) => {
+    counterRoutes(app)
+    app.get('/created', async (request) => request.session.sessionId)
+  })
+  t.teardown(() => rotated.close())
+  clock.advance(5)
+  const response = await rotated.inject({ url: '/read', headers: { cookie: oldCookie } })
+  t.equal(response.body, '1', 'a cookie signed with a fallback is accepted')
+  const reissued = cookiePair(response)
+  t.not(reissued, oldCookie, 'and re-issued on a read')
+
+  const currentOnly = await buildApp({ secret: SECRET }, counterRoutes)
+  t.teardown(() => currentOnly.close())
+  t.equal((await currentOnly.inject({ url: '/read', headers: { cookie: reissued } })).body, '1', 're-issued under the current secret')
+  t.equal((await currentOnly.inject({ url: '/read', headers: { cookie: oldCookie } })).body, '0', 'a retired secret no longer verifies')
+  const again = await rotated.inject({ url: '/read', headers: { cookie: reissued } })
+  t.equal(sessionSetCookie(again), undefined, 'a current-key cookie is not re-issued')
+})
+
+t.test('rotation keeps the creation time (absoluteMaxAge still counts from the first login)', async (t) => {
+  const clock = pinClock(t, T0)
+  const oldApp = await buildApp({ secret: OTHER_SECRET }, counterRoutes)
+  t.teardown(() => oldApp.close())
+  const oldCookie = cookiePair(await oldApp.inject('/write'))
+  const rotated = await buildApp({ secret: [SECRET, OTHER_SECRET], absoluteMaxAge: 100 }, counterRoutes)
+  t.teardown(() => rotated.close())
+  clock.advance(60)
+  const reissued = cookiePair(await rotated.inject({ url: '/read', headers: { cookie: oldCookie } }))
+  clock.advance(41)
+  t.equal((await rotated.inject({ url: '/read', headers: { cookie: reissued } })).body, '0')
+})
+
+t.test('a session too large for a cookie is an error and keeps the previous cookie', async (t) => {
+  const app = await buildApp({}, (app) => {
+    counterRoutes(app)
+    app.get('/grow', async (request) => { request.session.big = 'x'.repeat(4000); return 'grown' })
+  })
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  await browser.get('/write')
+  const before = await browser.cookie()
+  const grow = await browser.get('/grow')
+  t.equal(grow.statusCode, 500)
+  t.equal(grow.json().code, 'FST_SESSION_TOO_LARGE')
+  t.match(grow.json().message, /"session" would be \d{4} bytes, over the 4096-byte browser limit/)
+  t.equal(sessionSetCookie(grow), undefined, 'no Set-Cookie at all')
+  t.equal((await browser.cookie())?.value, before?.value, 'the browser keeps its previous cookie')
+  t.equal((await browser.get('/read')).body, '1', 'which still works')
+})
+
+t.test('an unstorable value fails loudly at assignment, or at save when nested', async (t) => {
+  const app = await buildApp({}, (app) => {
+    counterRoutes(app)
+    app.get('/assign', async (request) => { request.session.fn = () => 1; return 'not reached' })
+    app.get('/nested', async (request) => {
+      request.session.obj = { ok: true }
+      ;(request.session.obj as Record<string, unknown>).bad = 10n
+      return 'handler finished'
+    })
+  })
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  await browser.get('/write')
+  const assign = await browser.get('/assign')
+  t.equal(assign.statusCode, 500)
+  t.equal(assign.json().code, 'FST_SESSION_UNSTORABLE_VALUE')
+  t.match(assign.json().message, /session\.fn is a function/)
+  const nested = await browser.get('/nested')
+  t.equal(nested.statusCode, 500)
+  t.equal(nested.json().code, 'FST_SESSION_UNSTORABLE_VALUE')
+  t.match(nested.json().message, /session\.obj\.bad is a bigint/)
+  t.equal(sessionSetCookie(nested), undefined)
+  t.equal((await browser.get('/read')).body, '1', 'the previous cookie is intact')
+})
+
+t.test('invalid cookies: logged at debug without the value, counted by onInvalidCookie', async (t) => {
+  const reasons: string[] = []
+  const lines: string[] = []
+  const stream = { write (line: string) { lines.push(line) } }
+  const app = await buildApp({
+    onInvalidCookie (reason) {
+      reasons.push(reason)
+      if (reason === 'malformed') throw new Error('a counting hook that throws')
+    }
+  }, counterRoutes, { logger: { level: 'debug', stream } })
+  t.teardown(() => app.close())
+  const garbage = 'not-a-session-value-SECRETMARKER'
+  const response = await app.inject({ url: '/read', headers: { cookie: `session=${garbage}` } })
+  t.equal(response.statusCode, 200)
+  t.equal(response.body, '0')
+  t.same(reasons, ['malformed'])
+  t.ok(lines.some((line) => /"reason":"malformed".*session cookie ignored/.test(line)))
+  t.ok(lines.some((line) => /onInvalidCookie threw/.test(line)), 'a throwing hook is logged, not a 500')
+  t.notOk(lines.some((line) => line.includes('SECRETMARKER')), 'the cookie value is never logged')
+})
+
+t.test('works when the app registered @fastify/cookie itself, even with its parsing hook off', async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const { default: fastifyCookie } = await import('@fastify/cookie')
+  const { default: cookieSession } = await import('../../plugin/index.js')
+  for (const hook of ['onRequest', false] as const) {
+    const app = Fastify()
+    await app.register(fastifyCookie, { hook })
+    await app.register(cookieSession, { secret: SECRET })
+    counterRoutes(app)
+    app.get('/other', async (_request, reply) => { reply.setCookie('other', 'x'); return 'ok' })
+    t.teardown(() => app.close())
+    const browser = new Browser(app)
+    await browser.get('/write')
+    t.equal((await browser.get('/write')).body, '2', `hook ${String(hook)}: the session round-trips`)
+    const other = await browser.get('/other')
+    t.match(other.headers['set-cookie'], /other=x/, 'the app keeps using reply.setCookie')
+  }
+})
+
+t.test('errors and 404s: the session is still saved once, never twice', async (t) => {
+  const app = await buildApp({}, (app) => {
+    app.get('/throw-after-write', async (request) => {
+      request.session.n = 5
+      throw new Error('boom')
+    })
+    app.get('/throw-after-clear', async (request) => {
+      request.session.clear()
+      throw new Error('boom')
+    })
+    counterRoutes(app)
+  })
+  t.teardown(() => app.close())
+  const thrown = await app.inject('/throw-after-write')
+  t.equal(thrown.statusCode, 500)
+  t.equal([thrown.headers['set-cookie']].flat().filter(Boolean).length, 1, 'one Set-Cookie on the error response')
+
+  const browser = new Browser(app)
+  await browser.get('/write')
+  const cleared = await browser.get('/throw-after-clear')
+  t.equal(cleared.statusCode, 500)
+  t.match(sessionSetCookie(cleared), { value: '', maxAge: 0 })
+  const notFound = await browser.get('/nope')
+  t.equal(notFound.statusCode, 404)
+  t.equal(sessionSetCookie(notFound), undefined)
+})
