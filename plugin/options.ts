@@ -108,10 +108,8 @@ function boolean (name: string, value: unknown, fallback: boolean): boolean {
   return value
 }
 
-export function resolveOptions (options: CookieSessionOptions | undefined): ResolvedOptions {
-  if (options === null || typeof options !== 'object') {
-    invalid('options are required: register(cookieSession, { secret })')
-  }
+// Fastify always hands a plugin an options object ({} when none was given).
+export function resolveOptions (options: CookieSessionOptions): ResolvedOptions {
   checkKnown(options, OPTION_NAMES, '')
 
   const formatName = options.format ?? 'signed'

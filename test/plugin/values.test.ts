@@ -1,0 +1,141 @@
+import t from 'tap'
+import { buildApp, Browser, cookiePair, sessionSetCookie } from '../helpers.js'
+
+// What a session can hold, exactly as it comes back on the next request.
+
+const stored: Record<string, unknown> = {
+  text: 'Kími ✓ 😀 "quotes" \\ back\nslash',
+  nul: 'a\u0000b',
+  loneSurrogate: 'x\uD800y',
+  number: -12.5e-7,
+  integer: 9007199254740991,
+  zero: 0,
+  yes: true,
+  no: false,
+  nothing: null,
+  list: [1, 'two', [3], { four: 4 }, null],
+  nested: { deep: { deeper: { deepest: 'ok' } } },
+  date: new Date('2020-02-29T12:34:56.789Z'),
+  bytes: Buffer.from([0, 1, 2, 250, 255]),
+  emptyBytes: Buffer.alloc(0),
+  inArray: [new Date(0), Buffer.from('hi')],
+  looksLikeDateTag: { ' d': 'not a date, just a key' },
+  looksLikeBytesTag: { ' b': 12 },
+  looksLikeEscape: { ' o': { ' d': 'x' } },
+  twoKeysWithTag: { ' d': 1, other: 2 },
+  constructor: 'a data key, harmless',
+  prototype: { also: 'data' },
+  emptyObject: {},
+  emptyArray: []
+}
+
+t.test('every storable value round-trips with its type', async (t) => {
+  const app = await buildApp({}, (app) => {
+    app.get('/store', async (request) => {
+      for (const [key, value] of Object.entries(stored)) request.session.set(key, value)
+      request.session.set('uint8', new Uint8Array([9, 8, 7]))
+      return 'stored'
+    })
+    app.get('/check', async (request) => {
+      const session = request.session
+      return {
+        same: Object.keys(stored).filter((key) => !isDeepStrictEqual(session.get(key), stored[key])),
+        dateIsDate: session.date instanceof Date,
+        bytesIsBuffer: Buffer.isBuffer(session.bytes),
+        uint8: Buffer.isBuffer(session.uint8) && [...(session.uint8 as Buffer)].join(','),
+        arrayDate: (session.inArray as unknown[])[0] instanceof Date,
+        keys: Object.keys(session).length
+      }
+    })
+  })
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  await browser.get('/store')
+  t.same((await browser.get('/check')).json(), {
+    same: [],
+    dateIsDate: true,
+    bytesIsBuffer: true,
+    uint8: '9,8,7',
+    arrayDate: true,
+    keys: Object.keys(stored).length + 1
+  }, 'no key differs after the round trip')
+})
+
+// node:util's comparison is strict about types (Date vs string, Buffer vs object).
+const { isDeepStrictEqual } = await import('node:util')
+
+t.test('undefined object properties are skipped, as JSON does', async (t) => {
+  const app = await buildApp({}, (app) => {
+    app.get('/store', async (request) => { request.session.obj = { a: 1, b: undefined }; return 'ok' })
+    app.get('/check', async (request) => Object.keys(request.session.obj as object))
+  })
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  await browser.get('/store')
+  t.same((await browser.get('/check')).json(), ['a'])
+})
+
+t.test('values that cannot be stored are refused with the path and the reason', async (t) => {
+  class Point { x = 1 }
+  const circular: Record<string, unknown> = {}
+  circular.self = circular
+  let deep: Record<string, unknown> = {}
+  const root = deep
+  for (let i = 0; i < 70; i++) { deep.next = {}; deep = deep.next as Record<string, unknown> }
+  const cases: Array<[string, () => unknown, RegExp]> = [
+    ['function', () => () => 1, /session\.v is a function/],
+    ['symbol', () => Symbol('s'), /session\.v is a symbol/],
+    ['bigint', () => 1n, /session\.v is a bigint/],
+    ['NaN', () => NaN, /session\.v is NaN \(only finite numbers/],
+    ['Infinity', () => [Infinity], /session\.v\[0\] is Infinity/],
+    ['undefined in an array', () => [1, undefined], /session\.v\[1\] is undefined/],
+    ['circular', () => circular, /session\.v\.self is a circular reference/],
+    ['class instance', () => new Point(), /session\.v is a Point instance/],
+    ['Map', () => ({ m: new Map() }), /session\.v\.m is a Map instance/],
+    ['invalid Date', () => new Date('nope'), /session\.v is an invalid Date/],
+    ['too deep', () => root, /nested deeper than 64 levels/],
+    ['__proto__ key', () => JSON.parse('{"__proto__": {"polluted": true}}'), /session\.v\.__proto__ is a forbidden key/],
+    ['object without constructor', () => Object.create(Object.create(null)), /session\.v is an unsupported object/]
+  ]
+  const app = await buildApp({}, (app) => {
+    app.get('/:case', async (request) => {
+      const [, make] = cases[Number((request.params as { case: string }).case)] as [string, () => unknown, RegExp]
+      request.session.v = make()
+      return 'not reached'
+    })
+  })
+  t.teardown(() => app.close())
+  for (const [index, [name, , message]] of cases.entries()) {
+    const response = await app.inject(`/${index}`)
+    t.equal(response.statusCode, 500, name)
+    t.match(response.json(), { code: 'FST_SESSION_UNSTORABLE_VALUE', message }, name)
+    t.equal(sessionSetCookie(response), undefined, `${name}: nothing sent`)
+  }
+})
+
+t.test('no prototype pollution from keys or cookie data', async (t) => {
+  const app = await buildApp({}, (app) => {
+    app.get('/key', async (request) => {
+      request.session.set('__proto__', { polluted: true })
+      return 'not reached'
+    })
+    app.get('/store', async (request) => {
+      request.session.set('constructor', { prototype: { polluted: true } })
+      request.session.prototype = { polluted: true }
+      request.session.nested = JSON.parse('{"constructor": {"prototype": {"polluted": true}}}')
+      return 'ok'
+    })
+    app.get('/read', async (request) => {
+      const copy = { ...request.session.data() }
+      Object.assign({}, request.session.nested)
+      return { keys: Object.keys(copy), polluted: ({} as Record<string, unknown>).polluted === undefined }
+    })
+  })
+  t.teardown(() => app.close())
+  const key = await app.inject('/key')
+  t.equal(key.json().code, 'FST_SESSION_INVALID_KEY')
+  const cookie = cookiePair(await app.inject('/store'))
+  t.same((await app.inject({ url: '/read', headers: { cookie } })).json(), { keys: ['constructor', 'prototype', 'nested'], polluted: true })
+  t.equal(({} as Record<string, unknown>).polluted, undefined)
+  t.equal(Object.hasOwn(Object.prototype, 'polluted'), false)
+})
