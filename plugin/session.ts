@@ -16,19 +16,22 @@ export interface SessionData {}
 
 type Known = keyof SessionData & string
 
+// The string fallbacks of get/set/pop exclude declared keys, so a declared key cannot be set
+// with the wrong type by falling through to the untyped overload.
+
 export interface SessionMethods {
   /** The value, or `defaultValue` (else undefined) when the key is absent. */
   get<K extends Known>(key: K): SessionData[K] | undefined
   get<K extends Known>(key: K, defaultValue: SessionData[K]): SessionData[K]
-  get (key: string, defaultValue?: unknown): unknown
+  get<K extends string>(key: K & (K extends Known ? never : unknown), defaultValue?: unknown): unknown
   /** Stores a value; `undefined` removes the key. Throws FST_SESSION_UNSTORABLE_VALUE at once for values that can never be saved. */
   set<K extends Known>(key: K, value: SessionData[K] | undefined): void
-  set (key: string, value: unknown): void
+  set<K extends string>(key: K & (K extends Known ? never : unknown), value: unknown): void
   has (key: string): boolean
   /** Removes the key and returns its value, or `defaultValue` when absent. */
   pop<K extends Known>(key: K): SessionData[K] | undefined
   pop<K extends Known>(key: K, defaultValue: SessionData[K]): SessionData[K]
-  pop (key: string, defaultValue?: unknown): unknown
+  pop<K extends string>(key: K & (K extends Known ? never : unknown), defaultValue?: unknown): unknown
   /** Removes everything: the cookie is deleted when the response is sent. */
   clear (): void
   /** A deep copy of the data as a plain object (Date and Buffer kept). */

@@ -15,9 +15,9 @@ t.test('the README example: property access, get/set/pop/delete/clear', async (t
       return `${name} ${String(request.session.age)} ${Object.keys(request.session).join(',')}`
     })
     app.get('/pop', async (request) => {
-      const popped = request.session.pop('username', null)
+      const popped = request.session.pop('username')
       const missing = request.session.pop('nope', 'default')
-      return `${String(popped)} ${String(missing)}`
+      return `${String(popped)} ${String(missing)} ${String(request.session.pop('username', 'fallback'))}`
     })
     app.get('/delete', async (request) => {
       delete request.session.age
@@ -30,7 +30,7 @@ t.test('the README example: property access, get/set/pop/delete/clear', async (t
   t.equal((await browser.get('/get')).body, 'Guest undefined ')
   await browser.get('/set')
   t.equal((await browser.get('/get')).body, 'Kimi 25 username,age')
-  t.equal((await browser.get('/pop')).body, 'Kimi default')
+  t.equal((await browser.get('/pop')).body, 'Kimi default fallback')
   t.equal((await browser.get('/get')).body, 'Guest 25 age')
   t.equal((await browser.get('/delete')).body, '')
   t.equal(await browser.cookie(), undefined, 'emptied session: the browser dropped the cookie')
