@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unused-vars -- values here exist only to be type-checked */
 // Compile-time checks of the public types, run by `tsc --noEmit` (npm test's type-check step):
 // each line below fails the build if the API's types drift. Nothing here runs.
 import Fastify from 'fastify'
@@ -83,4 +84,4 @@ const missingSecret: CookieSessionOptions = { maxAge: 1 }
 const error = new FST_SESSION_TOO_LARGE('session', 5000, 4096)
 assertEqual<typeof error.code, 'FST_SESSION_TOO_LARGE'>(true)
 
-export { options, missingSecret }
+export { options, missingSecret, error }
