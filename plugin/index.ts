@@ -17,6 +17,7 @@ declare module 'fastify' {
 
 const plugin: FastifyPluginAsync<CookieSessionOptions> = async (fastify, options) => {
   const config = resolveOptions(options)
+  for (const warning of config.warnings) fastify.log.warn(warning)
 
   // Apps that use @fastify/cookie themselves register it first; we reuse theirs.
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie)

@@ -2,6 +2,8 @@ import type { FastifyRequest } from 'fastify'
 import { FST_SESSION_INVALID_OPTION } from './errors.js'
 import { secretsFrom, MIN_SECRET_BYTES, type Secret } from './keys.js'
 import type { Codec, InvalidReason } from './codecs/codec.js'
+import { createEncryptedCodec } from './codecs/encrypted.js'
+import { createFlaskCodec, flaskKeyWarnings } from './codecs/flask.js'
 import { createSignedCodec } from './codecs/signed.js'
 
 // Option types, defaults and validation. Every mistake is reported at register, with a message
@@ -65,10 +67,14 @@ export interface ResolvedOptions {
   refreshAfter: number
   cookie: ResolvedCookieOptions
   onInvalidCookie: ((reason: InvalidReason, request: FastifyRequest) => void) | undefined
+  /** Advice logged at register (e.g. a short Flask key). */
+  warnings: readonly string[]
 }
 
 const FORMATS = {
-  signed: { minSecretBytes: MIN_SECRET_BYTES, create: createSignedCodec }
+  signed: { minSecretBytes: MIN_SECRET_BYTES, create: createSignedCodec },
+  encrypted: { minSecretBytes: MIN_SECRET_BYTES, create: createEncryptedCodec },
+  flask: { minSecretBytes: 1, create: createFlaskCodec, warnings: flaskKeyWarnings }
 }
 
 const DAY = 24 * 3600
@@ -125,6 +131,9 @@ export function resolveOptions (options: CookieSessionOptions): ResolvedOptions 
 
   const maxAge = seconds('maxAge', options.maxAge ?? 31 * DAY)
   const absoluteMaxAge = options.absoluteMaxAge === undefined ? Infinity : seconds('absoluteMaxAge', options.absoluteMaxAge)
+  if (formatName === 'flask' && absoluteMaxAge !== Infinity) {
+    invalid('"absoluteMaxAge" cannot be used with format \'flask\': Flask cookies carry no creation time; use "maxAge"')
+  }
 
   const refresh = options.refresh ?? true
   let refreshAfter: number
@@ -148,7 +157,8 @@ export function resolveOptions (options: CookieSessionOptions): ResolvedOptions 
     permanent: boolean('permanent', options.permanent, false),
     refreshAfter,
     cookie,
-    onInvalidCookie: options.onInvalidCookie
+    onInvalidCookie: options.onInvalidCookie,
+    warnings: 'warnings' in format ? format.warnings(secrets) : []
   })
 }
 

@@ -76,7 +76,8 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
 
   if (isEmpty(state.data)) {
     // A new session that stayed empty has no cookie to delete; a loaded one that was emptied has.
-    if (state.fromCookie) setCookie(reply, config.cookieName, '', { ...attributes, maxAge: 0, expires: new Date(0) })
+    // (A valid cookie that held no data, e.g. Flask's `{"_permanent": true}`, is left alone on a read.)
+    if (state.fromCookie && (state.json !== '{}' || state.forced)) setCookie(reply, config.cookieName, '', { ...attributes, maxAge: 0, expires: new Date(0) })
     return
   }
 

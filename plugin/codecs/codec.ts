@@ -26,7 +26,9 @@ export interface EncodeInput extends SessionMeta {
   json: string
 }
 
-export interface Decoded extends SessionMeta {
+export interface Decoded extends Omit<SessionMeta, 'id'> {
+  /** Left out by formats that carry no id (flask): each request then draws a random one. */
+  id?: string
   data: SessionRecord
   /** `values.serialize(data)` when the codec has it for free (saves one pass at save time). */
   json?: string

@@ -1,0 +1,222 @@
+import { FST_SESSION_UNSTORABLE_VALUE } from '../errors.js'
+import type { SessionRecord } from '../values.js'
+
+// Flask's tagged JSON (flask/json/tag.py), read into the values our sessions hold and written
+// back the way Flask writes it: sorted keys (by code point, as Python sorts), no spaces, and
+// everything outside printable ASCII escaped, like json.dumps(sort_keys=True, ensure_ascii=True).
+//
+//   " t"  tuple     → array, remembered so it goes back to Flask as a tuple
+//   " b"  bytes     ↔ Buffer (standard base64 with padding, not base64url)
+//   " d"  datetime  ↔ Date (HTTP-date, whole seconds, UTC)
+//   " u"  UUID      → string '8-4-4-4-12', remembered so it goes back as a UUID while unchanged
+//   " m"  Markup    → string, remembered likewise
+//   " di" a dict whose only key is a tag name, so it cannot be mistaken for a tag
+//
+// JavaScript has no tuple, UUID or Markup type, so their Flask type is remembered beside the
+// value: tuples by array identity, UUID and Markup strings by (container, key, text). A value
+// the application replaces or changes goes back as a plain list or string.
+
+const TUPLE = ' t'
+const BYTES = ' b'
+const DATE = ' d'
+const UUID = ' u'
+const MARKUP = ' m'
+const DICT = ' di'
+const TAGS = new Set([DICT, TUPLE, BYTES, MARKUP, UUID, DATE])
+const PROTO = '__proto__'
+
+type StringTag = typeof UUID | typeof MARKUP
+type Container = SessionRecord | unknown[]
+
+const tuples = new WeakSet<unknown[]>()
+const taggedStrings = new WeakMap<Container, Map<string, { tag: StringTag, text: string }>>()
+
+/** What a UUID or Markup tag reads as, until its parent records it and keeps the bare string. */
+class TaggedString {
+  constructor (readonly tag: StringTag, readonly text: string) {}
+}
+
+// ---- reading ------------------------------------------------------------------------------
+
+/**
+ * Turns parsed JSON into session values, innermost first as Flask's object_hook does. Throws on
+ * a tag whose body Flask would never write; the caller turns that into 'bad-payload'.
+ */
+export function untag (value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = untagSlot(value, String(i), value[i])
+    return value
+  }
+  const object = value as SessionRecord
+  if (Object.hasOwn(object, PROTO)) delete object[PROTO]
+  const keys = Object.keys(object)
+  for (const key of keys) object[key] = untagSlot(object, key, object[key])
+  return keys.length === 1 && TAGS.has(keys[0] as string) ? fromTag(keys[0] as string, object) : object
+}
+
+function untagSlot (container: Container, key: string, item: unknown): unknown {
+  const value = untag(item)
+  if (!(value instanceof TaggedString)) return value
+  remember(container, key, value.tag, value.text)
+  return value.text
+}
+
+function remember (container: Container, key: string, tag: StringTag, text: string): void {
+  let marks = taggedStrings.get(container)
+  if (marks === undefined) taggedStrings.set(container, marks = new Map())
+  marks.set(key, { tag, text })
+}
+
+function fromTag (tag: string, object: SessionRecord): unknown {
+  const body = object[tag]
+  switch (tag) {
+    case TUPLE:
+      if (!Array.isArray(body)) throw new TypeError('bad tuple tag')
+      tuples.add(body)
+      return body
+    case BYTES:
+      return readBytes(body)
+    case DATE:
+      return readDate(body)
+    case UUID:
+      if (typeof body !== 'string' || !/^[0-9a-f]{32}$/.test(body)) throw new TypeError('bad uuid tag')
+      return new TaggedString(UUID, body.replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'))
+    case MARKUP:
+      if (typeof body !== 'string') throw new TypeError('bad markup tag')
+      return new TaggedString(MARKUP, body)
+    default: // DICT: {" di": {"<tag>__": value}} is the user's {"<tag>": value}
+      return readEscapedDict(body)
+  }
+}
+
+function readEscapedDict (body: unknown): SessionRecord {
+  if (!isPlainObject(body)) throw new TypeError('bad dict tag')
+  const keys = Object.keys(body)
+  const key = keys[0] as string
+  if (keys.length !== 1 || !key.endsWith('__') || key === `${PROTO}__`) throw new TypeError('bad dict tag')
+  const name = key.slice(0, -2)
+  const mark = taggedStrings.get(body)?.get(key)
+  const object: SessionRecord = { [name]: body[key] }
+  if (mark !== undefined) remember(object, name, mark.tag, mark.text)
+  return object
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+function readBytes (body: unknown): Buffer {
+  if (typeof body !== 'string' || !BASE64.test(body)) throw new TypeError('bad bytes tag')
+  const bytes = Buffer.from(body, 'base64')
+  if (bytes.toString('base64') !== body) throw new TypeError('bad bytes tag') // non-zero unused bits
+  return bytes
+}
+
+const HTTP_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+/**
+ * Python reads a two-digit year (`0050`) as 2050 and has no year 10000, so only dates in these
+ * years survive a trip through Flask; others are refused both ways rather than silently moved.
+ */
+const FIRST_YEAR = 100
+const LAST_YEAR = 9999
+
+function readDate (body: unknown): Date {
+  const match = typeof body === 'string' ? HTTP_DATE.exec(body) : null
+  if (match === null) throw new TypeError('bad date tag')
+  const [, day, , year, hours, minutes, seconds] = match.map(Number) as number[]
+  const date = new Date(0)
+  date.setUTCFullYear(year as number, MONTHS.indexOf(match[2] as string), day)
+  date.setUTCHours(hours as number, minutes, seconds)
+  // Round-tripping rejects what the regular expression lets through: 31 Feb, 25:00, a wrong weekday.
+  if (date.toUTCString() !== body || (year as number) < FIRST_YEAR) throw new TypeError('bad date tag')
+  return date
+}
+
+/** A JSON object as parsed (arrays, Dates, Buffers and tagged strings are not). */
+function isPlainObject (value: unknown): value is SessionRecord {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
+}
+
+// ---- writing ------------------------------------------------------------------------------
+
+/**
+ * Flask's JSON text for a session: `data` plus `_permanent: true` when permanent (Flask's own
+ * key for the flag, so a `_permanent` in `data` is replaced). Values are those values.ts
+ * accepts; throws FST_SESSION_UNSTORABLE_VALUE for a Date Flask cannot read back.
+ */
+export function dumpSession (data: SessionRecord, permanent: boolean): string {
+  const fields = Object.keys(data).filter((key) => key !== '_permanent' && data[key] !== undefined)
+  if (permanent) fields.push('_permanent')
+  const value = (key: string) => key === '_permanent' ? 'true' : write(data[key], taggedStrings.get(data)?.get(key))
+  return writeFields(fields, value)
+}
+
+function write (value: unknown, mark?: { tag: StringTag, text: string }): string {
+  switch (typeof value) {
+    case 'string':
+      if (mark?.text !== value) return string(value)
+      return `{${string(mark.tag)}:${string(mark.tag === UUID ? value.replaceAll('-', '') : value)}}`
+    case 'number':
+      // Integers past 2^53 are not exact here; an exponent makes Python read them as the float they are.
+      return Number.isInteger(value) && !Number.isSafeInteger(value) ? value.toExponential() : JSON.stringify(value)
+    case 'object':
+      if (value === null) return 'null'
+      if (value instanceof Date) return `{${string(DATE)}:${string(httpDate(value))}}`
+      if (value instanceof Uint8Array) {
+        return `{${string(BYTES)}:"${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}"}`
+      }
+      if (Array.isArray(value)) {
+        const marks = taggedStrings.get(value)
+        const items = value.map((item, i) => write(item, marks?.get(String(i))))
+        return tuples.has(value) ? `{${string(TUPLE)}:[${items.join(',')}]}` : `[${items.join(',')}]`
+      }
+      return writeObject(value as SessionRecord)
+    default: // boolean: values.ts has already refused everything else
+      return String(value)
+  }
+}
+
+function writeObject (object: SessionRecord): string {
+  const marks = taggedStrings.get(object)
+  const fields = Object.keys(object).filter((key) => object[key] !== undefined)
+  return writeFields(fields, (key) => write(object[key], marks?.get(key)))
+}
+
+function writeFields (keys: string[], value: (key: string) => string): string {
+  if (keys.length === 1 && TAGS.has(keys[0] as string)) {
+    const key = keys[0] as string
+    return `{${string(DICT)}:{${string(`${key}__`)}:${value(key)}}}`
+  }
+  return `{${keys.sort(byCodePoint).map((key) => `${string(key)}:${value(key)}`).join(',')}}`
+}
+
+/** JSON string with every character outside ' '..'~' escaped, exactly as Python's ensure_ascii. */
+function string (text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** Python sorts str by code point; JavaScript by UTF-16 unit, which puts U+10000.. before U+E000... */
+function byCodePoint (a: string, b: string): number {
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x !== y) return codePointRank(x) - codePointRank(y)
+  }
+  return a.length - b.length
+}
+
+function codePointRank (unit: number): number {
+  if (unit >= 0xe000) return unit - 0x800
+  if (unit >= 0xd800) return unit + 0x2000
+  return unit
+}
+
+function httpDate (date: Date): string {
+  const year = date.getUTCFullYear()
+  if (!(year >= FIRST_YEAR && year <= LAST_YEAR)) {
+    throw new FST_SESSION_UNSTORABLE_VALUE(`a Date in the session (${date.toISOString()}) is outside the years ${FIRST_YEAR} to ${LAST_YEAR}, which Flask cannot read`)
+  }
+  // Flask keeps whole seconds: the HTTP-date has no fraction.
+  return date.toUTCString()
+}
