@@ -1,0 +1,98 @@
+import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { once } from 'node:events'
+import autocannon from 'autocannon'
+
+// Socket mode: one variant's server in its own process, a warm-up, then one measured autocannon
+// run, with the server's own CPU time read from /proc around the measured run only.
+
+const SERVER = fileURLToPath(new URL('./server.js', import.meta.url))
+const CONNECTIONS = 50
+
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** utime + stime of a process, in µs (resolution: one clock tick, usually 10 ms). */
+export function processCpuMicros (pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // The command name (field 2) may hold spaces or ')'; the numeric fields follow its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12]) // fields 14 and 15 of proc(5)
+  return ticks * 1e6 / TICKS_PER_SECOND
+}
+
+/** Starts `server.js <variant>`; resolves to { child, port, cookie } or { skip }. */
+export async function startServer (variant, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, SERVER, variant], { stdio: ['pipe', 'pipe', 'inherit'] })
+  let output = ''
+  child.stdout.setEncoding('utf8')
+  const line = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      output += chunk
+      const end = output.indexOf('\n')
+      if (end !== -1) resolve(output.slice(0, end))
+    })
+    child.once('exit', (code) => reject(new Error(`server for ${variant} exited with ${code} before listening`)))
+    child.once('error', reject)
+  })
+  const info = JSON.parse(line)
+  if (info.skip !== undefined) {
+    await stopServer(child)
+    return { skip: info.skip }
+  }
+  return { child, port: info.port, cookie: info.cookie }
+}
+
+export async function stopServer (child) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** One request as the load will send it: its status and whether it carried Set-Cookie. */
+export async function probe (port, cookie) {
+  const response = await fetch(`http://127.0.0.1:${port}/measure`, { headers: { cookie } })
+  await response.arrayBuffer()
+  return { status: response.status, setCookie: response.headers.getSetCookie().length > 0 }
+}
+
+function load (port, cookie, seconds) {
+  return autocannon({
+    url: `http://127.0.0.1:${port}/measure`,
+    headers: { cookie },
+    connections: CONNECTIONS,
+    pipelining: 1,
+    duration: seconds
+  })
+}
+
+/** Warm-up then a measured run against a started server. */
+export async function measureSocket ({ child, port, cookie }, { duration, warmup }) {
+  const { status, setCookie } = await probe(port, cookie)
+  if (warmup > 0) await load(port, cookie, warmup)
+  const before = processCpuMicros(child.pid)
+  const result = await load(port, cookie, duration)
+  const cpu = processCpuMicros(child.pid) - before
+  const answered = result['2xx'] + result.non2xx
+  return {
+    status,
+    setCookie,
+    cookieBytes: cookie.length,
+    requests: answered,
+    rps: answered / duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuPerRequest: answered > 0 ? cpu / answered : NaN,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx
+  }
+}

@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs, promisify } from 'node:util'
+import { VARIANTS } from './variants.js'
+import { measureSocket, startServer, stopServer } from './measure.js'
+import { checkTargets, markdownTable, summarize, targetsMarkdown } from './report.js'
+
+// `npm run bench`: every variant in its own process, interleaved over rounds (a b c … a b c …)
+// so slow drifts of a shared machine hit all variants alike; medians per variant.
+//
+//   --only a,b      variants whose name starts with one of these (bare and cookie always run)
+//   --rounds N      rounds (default 5)
+//   --duration S    measured seconds per variant and round (default 5)
+//   --warmup S      unmeasured seconds before each socket run (default 2)
+//   --inprocess     inject() instead of sockets: one process per round, variants take turns
+//                   in short slices; --duration is then seconds per variant per round
+//   --cpu-prof DIR  run every server under `node --cpu-prof`, profiles into DIR
+//   --out FILE      JSON results (default bench/results.json, bench/results-inprocess.json)
+
+const { values: flags } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    inprocess: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    out: { type: 'string' }
+  }
+})
+
+const rounds = positive('rounds', flags.rounds)
+const duration = positive('duration', flags.duration)
+const warmup = Number(flags.warmup)
+const inprocess = flags.inprocess
+const nodeArgs = flags['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${flags['cpu-prof']}`]
+const out = flags.out ?? fileURLToPath(new URL(inprocess ? './results-inprocess.json' : './results.json', import.meta.url))
+
+function positive (name, text) {
+  const value = Number(text)
+  if (!(value > 0)) {
+    console.error(`--${name} must be a positive number, got ${text}`)
+    process.exit(2)
+  }
+  return value
+}
+
+function selected () {
+  if (flags.only === undefined) return VARIANTS.map((v) => v.name)
+  const prefixes = flags.only.split(',').map((p) => p.trim()).filter(Boolean)
+  const names = VARIANTS.map((v) => v.name)
+    .filter((name) => name === 'bare' || name === 'cookie' || prefixes.some((p) => name.startsWith(p)))
+  const unknown = prefixes.filter((p) => !names.some((name) => name.startsWith(p)))
+  if (unknown.length > 0) {
+    console.error(`--only: no variant starts with ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.name).join(', ')}`)
+    process.exit(2)
+  }
+  return names
+}
+
+const INPROCESS = fileURLToPath(new URL('./inprocess.js', import.meta.url))
+const run = promisify(execFile)
+
+async function measureOnce (name) {
+  const server = await startServer(name, nodeArgs)
+  if (server.skip !== undefined) return server
+  try {
+    return await measureSocket(server, { duration, warmup })
+  } finally {
+    await stopServer(server.child)
+  }
+}
+
+/** In-process mode: one process per round runs every variant, taking turns in short slices. */
+async function measureRound (names) {
+  const { stdout } = await run(process.execPath, [...nodeArgs, INPROCESS, String(duration), ...names],
+    { maxBuffer: 1 << 20 })
+  const { results, skipped } = JSON.parse(stdout.trim().split('\n').at(-1))
+  for (const [name, skip] of Object.entries(skipped)) results[name] = { skip }
+  return results
+}
+
+function record (round, name, result) {
+  if (result.skip !== undefined) {
+    skipped[name] = result.skip
+    console.error(`skipped ${name}: ${result.skip}`)
+    return
+  }
+  runs[name].push(result)
+  console.error(`round ${round}/${rounds} ${name}: ${Math.round(result.rps)} req/s, ` +
+    `${result.cpuPerRequest.toFixed(1)} µs CPU/req, status ${result.status}, Set-Cookie ${result.setCookie ? 'yes' : 'no'}`)
+}
+
+let names = selected()
+const runs = Object.fromEntries(names.map((name) => [name, []]))
+const skipped = {}
+
+for (let round = 1; round <= rounds; round++) {
+  if (inprocess) {
+    const results = await measureRound(names)
+    for (const name of names) record(round, name, results[name])
+  } else {
+    for (const name of names) record(round, name, await measureOnce(name))
+  }
+  names = names.filter((name) => skipped[name] === undefined)
+  for (const name of Object.keys(skipped)) delete runs[name]
+}
+
+const summary = summarize(runs)
+const targets = checkTargets(summary)
+const mode = inprocess ? 'in-process (inject, variants interleaved in slices)' : 'sockets (autocannon, 50 connections, pipelining 1)'
+const table = markdownTable(summary, { inprocess })
+
+console.log(`\n${mode}; ${rounds} rounds × ${duration} s${inprocess ? ' per variant' : ` (warm-up ${warmup} s)`}; medians; ` +
+  `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`)
+console.log(table)
+if (Object.keys(skipped).length > 0) {
+  console.log(`\nSkipped:\n${Object.entries(skipped).map(([name, why]) => `- ${name}: ${why}`).join('\n')}`)
+}
+console.log(`\nTargets:\n${targetsMarkdown(targets)}`)
+
+writeFileSync(out, JSON.stringify({
+  date: new Date().toISOString(),
+  mode,
+  node: process.version,
+  cpus: cpus().length,
+  options: { rounds, duration, warmup, only: flags.only ?? null },
+  summary,
+  targets,
+  skipped,
+  runs
+}, null, 2) + '\n')
+console.log(`\nJSON: ${out}`)
+
+// Every measured route must answer 200 with no errors: otherwise the figures measure a failure.
+const broken = Object.entries(summary).filter(([, s]) => s.errors > 0 || s.non2xx > 0 || s.statuses.some((st) => st !== 200))
+if (broken.length > 0) {
+  console.error(`\nFAILED: errors, non-2xx or non-200 status in ${broken.map(([name]) => name).join(', ')}`)
+  process.exitCode = 1
+}

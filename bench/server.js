@@ -1,0 +1,29 @@
+import { buildVariant } from './variants.js'
+
+// One benchmarked server: `node bench/server.js <variant>`. Listens on 127.0.0.1, a random port,
+// and prints one JSON line for run.js: { port, cookie } or { skip } when the variant cannot run.
+// It is a process of its own so that /proc/<pid>/stat counts exactly this app's CPU time.
+
+const name = process.argv[2]
+if (name === undefined) {
+  console.error('usage: node bench/server.js <variant>')
+  process.exit(2)
+}
+
+const built = await buildVariant(name)
+if (built.skip !== undefined) {
+  console.log(JSON.stringify({ skip: built.skip }))
+  process.exit(0)
+}
+
+const { app, cookie } = built
+await app.listen({ host: '127.0.0.1', port: 0 })
+
+// Exiting normally (not killed) lets `node --cpu-prof` write its profile.
+const stop = () => app.close().then(() => process.exit(0))
+process.once('SIGTERM', stop)
+process.once('SIGINT', stop)
+// If run.js dies, its end of our stdin closes: never linger as an orphan.
+process.stdin.on('end', stop).resume()
+
+console.log(JSON.stringify({ port: app.server.address().port, cookie }))

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto'
+import Fastify from 'fastify'
+import fastifyCookie from '@fastify/cookie'
+
+// Every benchmarked app, by name. Each builds a Fastify app with the measured route at
+// GET /measure and, for session plugins, a GET /seed that stores the standard session so the
+// bench can replay its cookie. The same builders serve the socket mode (server.js) and the
+// in-process mode (inprocess.js), so both modes measure identical apps.
+
+/** The standard session: 2 keys, about a 200 B cookie in our signed format. */
+export const SMALL = Object.freeze({
+  user: { name: 'Alice Example', email: 'alice@example.com', id: 1234 },
+  visits: 42
+})
+
+/** The large session: the same 2 keys, the user carrying as many recent item ids as fit the target size. */
+export function largeSession (items) {
+  return {
+    user: { ...SMALL.user, recent: Array.from({ length: items }, (_, i) => `item-${String(i).padStart(5, '0')}`) },
+    visits: SMALL.visits
+  }
+}
+
+/** name=value bytes of the large cases: each plugin's cookie is grown to this, whatever its encoding. */
+export const LARGE_COOKIE_BYTES = 3900
+
+/** What the baselines answer, shaped like a read's answer. */
+const READ_ANSWER = { name: SMALL.user.name, visits: SMALL.visits }
+
+/** A cookie header for apps that hold no session: same size as ours, so parsing costs the same. */
+const FILLER_COOKIE = `session=${'A'.repeat(190)}`
+
+function secret () {
+  return randomBytes(32).toString('base64url')
+}
+
+function newApp () {
+  return Fastify({ logger: false })
+}
+
+/** GET /seed stores SMALL, or with ?items=n the large session of n items. */
+function seedData (request) {
+  const { items } = request.query
+  return items === undefined ? SMALL : largeSession(Number(items))
+}
+
+// --- route bodies, one per kind of work --------------------------------------------------------
+
+/** Property access, as our README shows; the plugin is a Proxy so this is its main path. */
+const ours = {
+  seed: (request) => { Object.assign(request.session, seedData(request)); return { ok: true } },
+  untouched: () => READ_ANSWER,
+  read: (request) => ({ name: request.session.user.name, visits: request.session.visits }),
+  write: () => { let n = 0; return (request) => { request.session.visits = ++n; return { visits: n } } }
+}
+
+/** @fastify/secure-session and @fastify/session both use get/set. */
+const getSet = {
+  seed: (request) => {
+    for (const [key, value] of Object.entries(seedData(request))) request.session.set(key, value)
+    return { ok: true }
+  },
+  untouched: () => READ_ANSWER,
+  read: (request) => ({ name: request.session.get('user').name, visits: request.session.get('visits') }),
+  write: () => { let n = 0; return (request) => { request.session.set('visits', ++n); return { visits: n } } }
+}
+
+// --- app builders ------------------------------------------------------------------------------
+
+async function bare () {
+  const app = newApp()
+  app.get('/measure', () => READ_ANSWER)
+  return { app, cookie: FILLER_COOKIE }
+}
+
+async function cookieOnly () {
+  const app = newApp()
+  await app.register(fastifyCookie)
+  app.get('/measure', () => READ_ANSWER)
+  return { app, cookie: FILLER_COOKIE }
+}
+
+function sessionApp (register, routes, action, size) {
+  return async () => {
+    const app = newApp()
+    await register(app)
+    app.get('/seed', routes.seed)
+    app.get('/measure', action === 'write' ? routes.write() : routes[action])
+    return { app, cookie: size === 'large' ? await largeCookie(app) : await seedCookie(app) }
+  }
+}
+
+function oursApp (format, action, size = 'small') {
+  const register = async (app) => {
+    // Imported here so the baselines and peers run even before `npm run build`.
+    const { cookieSession } = await import('../dist/plugin/index.js')
+    await app.register(cookieSession, { secret: secret(), format })
+  }
+  return sessionApp(register, ours, action, size)
+}
+
+function secureSessionApp (action, size = 'small') {
+  const register = async (app) => {
+    const { default: secureSession } = await import('@fastify/secure-session')
+    // As its README recommends: a pregenerated 32-byte key (crypto_secretbox_KEYBYTES).
+    await app.register(secureSession, { key: randomBytes(32), cookie: { path: '/', httpOnly: true } })
+  }
+  return sessionApp(register, getSet, action, size)
+}
+
+function fastifySessionApp (action) {
+  const register = async (app) => {
+    const { default: fastifySession } = await import('@fastify/session')
+    await app.register(fastifyCookie)
+    // As its README shows: the default memory store, a secret of 32+ characters; plain http here.
+    await app.register(fastifySession, { secret: secret(), cookie: { secure: false } })
+  }
+  return sessionApp(register, getSet, action, 'small')
+}
+
+/** Stores the session through the app itself and returns the `name=value` its Set-Cookie carried. */
+async function seedCookie (app, query = '') {
+  const response = await app.inject({ method: 'GET', url: `/seed${query}` })
+  const header = response.headers['set-cookie']
+  const first = Array.isArray(header) ? header[0] : header
+  if (response.statusCode !== 200 || first === undefined) {
+    throw new Error(`seeding failed: ${response.statusCode} ${response.body}`)
+  }
+  return first.split(';', 1)[0]
+}
+
+/** The biggest large session whose cookie fits LARGE_COOKIE_BYTES, found by bisection on its item count. */
+async function largeCookie (app) {
+  let low = 0
+  let high = 400
+  let best = await seedCookie(app, '?items=0')
+  while (low < high) {
+    const middle = (low + high + 1) >> 1
+    // Our plugin refuses to write a cookie over 4096 bytes (500): that size is too big as well.
+    const cookie = await seedCookie(app, `?items=${middle}`).catch(() => undefined)
+    if (cookie !== undefined && cookie.length <= LARGE_COOKIE_BYTES) {
+      low = middle
+      best = cookie
+    } else {
+      high = middle - 1
+    }
+  }
+  return best
+}
+
+// --- the list ------------------------------------------------------------------------------------
+
+/** Formats we bench; one missing from the plugin is skipped with a note, not an error. */
+export const FORMATS = ['signed', 'encrypted', 'flask']
+
+export const VARIANTS = [
+  { name: 'bare', what: 'fastify alone', build: bare },
+  { name: 'cookie', what: 'fastify + @fastify/cookie', build: cookieOnly },
+  { name: 'ours-untouched', what: 'ours (signed), route never touches the session', build: oursApp('signed', 'untouched') },
+  ...FORMATS.flatMap((format) => ['read', 'write'].map((action) => ({
+    name: `ours-${format}-${action}`,
+    what: `ours (${format}), ${action === 'read' ? 'read 2 keys' : 'write 1 key'}`,
+    format,
+    build: oursApp(format, action)
+  }))),
+  { name: 'ours-signed-large-read', what: 'ours (signed), ~3.9 KB cookie, read 2 keys', build: oursApp('signed', 'read', 'large') },
+  { name: 'ours-signed-large-write', what: 'ours (signed), ~3.9 KB cookie, write 1 key', build: oursApp('signed', 'write', 'large') },
+  { name: 'secure-untouched', what: '@fastify/secure-session, route never touches it', build: secureSessionApp('untouched') },
+  { name: 'secure-read', what: '@fastify/secure-session, read 2 keys', build: secureSessionApp('read') },
+  { name: 'secure-write', what: '@fastify/secure-session, write 1 key', build: secureSessionApp('write') },
+  { name: 'secure-large-read', what: '@fastify/secure-session, ~3.9 KB cookie, read 2 keys', build: secureSessionApp('read', 'large') },
+  { name: 'secure-large-write', what: '@fastify/secure-session, ~3.9 KB cookie, write 1 key', build: secureSessionApp('write', 'large') },
+  { name: 'session-read', what: '@fastify/session (memory store), read 2 keys', build: fastifySessionApp('read') },
+  { name: 'session-write', what: '@fastify/session (memory store), write 1 key', build: fastifySessionApp('write') }
+]
+
+export function variantNamed (name) {
+  const variant = VARIANTS.find((v) => v.name === name)
+  if (variant === undefined) throw new Error(`unknown variant "${name}"; known: ${VARIANTS.map((v) => v.name).join(', ')}`)
+  return variant
+}
+
+/**
+ * Builds a variant's app, or returns { skip } when the plugin does not (yet) know the variant's
+ * format: the bench then carries on without it.
+ */
+export async function buildVariant (name) {
+  const variant = variantNamed(name)
+  try {
+    return await variant.build()
+  } catch (error) {
+    if (variant.format !== undefined && error.code === 'FST_SESSION_INVALID_OPTION' && /"format"/.test(error.message)) {
+      return { skip: `format '${variant.format}' not supported by the plugin: ${error.message}` }
+    }
+    throw error
+  }
+}
