@@ -1,5 +1,5 @@
 import fastifyCookie from '@fastify/cookie'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import * as errors from './errors.js'
 import { resolveOptions, type CookieSessionOptions } from './options.js'
@@ -15,25 +15,30 @@ declare module 'fastify' {
   }
 }
 
+const kSession = Symbol('fastify-cookie-session')
+interface WithSession { [kSession]: Session | null }
+
 const plugin: FastifyPluginAsync<CookieSessionOptions> = async (fastify, options) => {
   const config = resolveOptions(options)
   for (const warning of config.warnings) fastify.log.warn(warning)
 
   // Apps that use @fastify/cookie themselves register it first; we reuse theirs.
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie)
-  fastify.decorateRequest('session', null as unknown as Session)
-
-  fastify.addHook('onRequest', (request, _reply, next) => {
-    // Nothing is decoded here: the cookie is read on the session's first use.
-    request.session = createSession(new SessionState(request, config, loadSession))
-    next()
+  // No onRequest hook: the session is made on first access to request.session, so a route that
+  // never touches it costs one null check in onSend, and nothing is decoded until it is used.
+  fastify.decorateRequest(kSession, null)
+  fastify.decorateRequest('session', {
+    getter (this: FastifyRequest): Session {
+      const request = this as FastifyRequest & WithSession
+      return (request[kSession] ??= createSession(new SessionState(request, config, loadSession)))
+    }
   })
 
   fastify.addHook('onSend', (request, reply, payload, next) => {
-    // request.session is null only when the request failed before onRequest ran.
-    if (request.session === null) return next(null, payload)
+    const session = (request as FastifyRequest & WithSession)[kSession]
+    if (session === null) return next(null, payload)
     try {
-      saveSession(stateOf(request.session), reply)
+      saveSession(stateOf(session), reply)
     } catch (error) {
       return next(error as Error)
     }

@@ -5,6 +5,7 @@ import type { Codec, InvalidReason } from './codecs/codec.js'
 import { createEncryptedCodec } from './codecs/encrypted.js'
 import { createFlaskCodec, flaskKeyWarnings } from './codecs/flask.js'
 import { createSignedCodec } from './codecs/signed.js'
+import { withVerifiedCache } from './codecs/verified-cache.js'
 
 // Option types, defaults and validation. Every mistake is reported at register, with a message
 // that says what to change, so a bad configuration never reaches a request.
@@ -71,9 +72,13 @@ export interface ResolvedOptions {
   warnings: readonly string[]
 }
 
+function cached (create: (secrets: Buffer[], cookieName: string) => Codec) {
+  return (secrets: Buffer[], cookieName: string) => withVerifiedCache(create(secrets, cookieName))
+}
+
 const FORMATS = {
-  signed: { minSecretBytes: MIN_SECRET_BYTES, create: createSignedCodec },
-  encrypted: { minSecretBytes: MIN_SECRET_BYTES, create: createEncryptedCodec },
+  signed: { minSecretBytes: MIN_SECRET_BYTES, create: cached(createSignedCodec) },
+  encrypted: { minSecretBytes: MIN_SECRET_BYTES, create: cached(createEncryptedCodec) },
   flask: { minSecretBytes: 1, create: createFlaskCodec, warnings: flaskKeyWarnings }
 }
 

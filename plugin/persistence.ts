@@ -32,7 +32,7 @@ export function loadSession (state: SessionState): void {
   if (now - issuedAt > config.maxAge || now - createdAt > config.absoluteMaxAge) return reject(state, 'expired')
 
   state.data = decoded.data
-  state.json = decoded.json ?? serialize(decoded.data)
+  state.json = decoded.json
   state.isNew = false
   state.fromCookie = true
   state.id = decoded.id
@@ -63,26 +63,17 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
   if (state.done || !state.loaded) return
   state.done = true
   addVaryCookie(reply)
-  const { config, request } = state
-  const cookie = state.cookieOverrides ?? config.cookie
-  const attributes = {
-    path: cookie.path,
-    domain: cookie.domain,
-    httpOnly: cookie.httpOnly,
-    secure: cookie.secure === 'auto' ? request.protocol === 'https' : cookie.secure,
-    sameSite: cookie.sameSite === false ? undefined : cookie.sameSite,
-    partitioned: cookie.partitioned ? true : undefined
-  }
+  const { config } = state
+  const json = serialize(state.data)
 
-  if (isEmpty(state.data)) {
+  if (json === '{}') {
     // A new session that stayed empty has no cookie to delete; a loaded one that was emptied has.
     // (A valid cookie that held no data, e.g. Flask's `{"_permanent": true}`, is left alone on a read.)
-    if (state.fromCookie && (state.json !== '{}' || state.forced)) setCookie(reply, config.cookieName, '', { ...attributes, maxAge: 0, expires: new Date(0) })
+    if (state.fromCookie && (state.json !== '{}' || state.forced)) writeCookie(state, reply, '', { maxAge: 0, expires: new Date(0) })
     return
   }
 
   const now = nowSeconds()
-  const json = serialize(state.data)
   const due = state.forced || json !== state.json || state.permanent !== state.loadedPermanent ||
     (state.permanent && now - state.issuedAt >= config.refreshAfter)
   if (!due) return
@@ -102,9 +93,9 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
   if (state.permanent) {
     // The browser forgets the cookie when the server would refuse it: never past absoluteMaxAge.
     const lifetime = Math.min(config.maxAge, createdAt + config.absoluteMaxAge - now)
-    setCookie(reply, config.cookieName, value, { ...attributes, maxAge: lifetime, expires: new Date((now + lifetime) * 1000) })
+    writeCookie(state, reply, value, { maxAge: lifetime, expires: new Date((now + lifetime) * 1000) })
   } else {
-    setCookie(reply, config.cookieName, value, attributes)
+    writeCookie(state, reply, value, {})
   }
 }
 
@@ -113,13 +104,17 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
  * that one is flushed by @fastify/cookie's own onSend hook, which runs before ours and, when the
  * app disabled its parsing hook, never flushes what is added after it.
  */
-function setCookie (reply: FastifyReply, name: string, value: string, options: SerializeOptions): void {
-  reply.header('set-cookie', reply.server.serializeCookie(name, value, options))
-}
-
-function isEmpty (record: object): boolean {
-  for (const _ in record) return false // eslint-disable-line no-unreachable-loop -- cheaper than Object.keys(record).length
-  return true
+function writeCookie (state: SessionState, reply: FastifyReply, value: string, expiry: SerializeOptions): void {
+  const cookie = state.cookieOverrides ?? state.config.cookie
+  reply.header('set-cookie', reply.server.serializeCookie(state.config.cookieName, value, {
+    path: cookie.path,
+    domain: cookie.domain,
+    httpOnly: cookie.httpOnly,
+    secure: cookie.secure === 'auto' ? state.request.protocol === 'https' : cookie.secure,
+    sameSite: cookie.sameSite === false ? undefined : cookie.sameSite,
+    partitioned: cookie.partitioned ? true : undefined,
+    ...expiry
+  }))
 }
 
 /** Adds Cookie to Vary, keeping what the route set: a shared cache must not serve one user's page to another. */

@@ -201,6 +201,20 @@ function readFlag (state: SessionState, key: string): unknown {
   }
 }
 
+function setTrap (state: SessionState, key: string | symbol, value: unknown): boolean {
+  if (key === 'permanent') {
+    if (typeof value !== 'boolean') throw new FST_SESSION_INVALID_KEY('session.permanent must be true or false')
+    state.load().permanent = value
+    return true
+  }
+  if (typeof key === 'symbol') throw new FST_SESSION_INVALID_KEY('symbols cannot be session keys')
+  if (RESERVED.has(key)) {
+    throw new FST_SESSION_INVALID_KEY(`"${key}" is a session method or flag; use session.set('${key}', value) to store it`)
+  }
+  state.setValue(key, value)
+  return true
+}
+
 const handler: ProxyHandler<SessionState> = {
   get (state, key) {
     if (typeof key === 'symbol') return key === kState ? state : undefined
@@ -208,19 +222,7 @@ const handler: ProxyHandler<SessionState> = {
     const { data } = state.load()
     return Object.hasOwn(data, key) ? data[key] : undefined
   },
-  set (state, key, value) {
-    if (key === 'permanent') {
-      if (typeof value !== 'boolean') throw new FST_SESSION_INVALID_KEY('session.permanent must be true or false')
-      state.load().permanent = value
-      return true
-    }
-    if (typeof key === 'symbol') throw new FST_SESSION_INVALID_KEY('symbols cannot be session keys')
-    if (RESERVED.has(key)) {
-      throw new FST_SESSION_INVALID_KEY(`"${key}" is a session method or flag; use session.set('${key}', value) to store it`)
-    }
-    state.setValue(key, value)
-    return true
-  },
+  set: setTrap,
   deleteProperty (state, key) {
     if (typeof key === 'string' && !RESERVED.has(key)) delete state.load().data[key]
     return true
@@ -240,7 +242,7 @@ const handler: ProxyHandler<SessionState> = {
   },
   defineProperty (state, key, descriptor) {
     if (!('value' in descriptor)) throw new FST_SESSION_INVALID_KEY('session properties cannot be accessors')
-    return handler.set?.(state, key, descriptor.value, state) ?? false
+    return setTrap(state, key, descriptor.value)
   },
   setPrototypeOf () {
     return false

@@ -30,8 +30,8 @@ export interface Decoded extends Omit<SessionMeta, 'id'> {
   /** Left out by formats that carry no id (flask): each request then draws a random one. */
   id?: string
   data: SessionRecord
-  /** `values.serialize(data)` when the codec has it for free (saves one pass at save time). */
-  json?: string
+  /** `values.serialize(data)`: the canonical text changes are detected against. */
+  json: string
   /** Index of the secret that verified it: 0 is current, more is a fallback (re-issued). */
   keyIndex: number
 }

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { deriveKey } from '../keys.js'
-import { parse } from '../values.js'
+import { parse, serialize } from '../values.js'
 import * as base64url from './base64url.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
 
@@ -30,7 +30,7 @@ const TAG_BYTES = 16
 const MIN_PLAINTEXT_BYTES = 31
 const SHAPE = /^e1\.([A-Za-z0-9_-]+)$/
 const HEADER = /^(0|[1-9a-z][0-9a-z]{0,7})\.(0|[1-9a-z][0-9a-z]{0,7})\.([A-Za-z0-9_-]{22})\.([01])\./
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export function createEncryptedCodec (secrets: Buffer[], cookieName: string): Codec {
   const keys = secrets.map((secret) => deriveKey(secret, PURPOSE))
@@ -81,10 +81,11 @@ export function createEncryptedCodec (secrets: Buffer[], cookieName: string): Co
         const header = HEADER.exec(text)
         if (header === null) return 'bad-payload'
         const [head, issuedText, createdText, id, permanentText] = header as unknown as string[]
-        const json = text.slice((head as string).length)
+        const data = parse(text.slice((head as string).length))
         return {
-          data: parse(json),
-          json,
+          data,
+          json: serialize(data), // canonical, and refuses what could never be saved again
+
           issuedAt: parseInt(issuedText as string, 36),
           createdAt: parseInt(createdText as string, 36),
           id: id as string,

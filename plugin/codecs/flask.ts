@@ -23,7 +23,7 @@ const SALT = 'cookie-session'
 const SHAPE = /^(\.?[A-Za-z0-9_-]*)\.([A-Za-z0-9_-]{2,8})\.([A-Za-z0-9_-]{27})$/
 /** Inflated JSON above this is refused: a 4 kB cookie could otherwise inflate to megabytes. */
 const MAX_JSON_BYTES = 256 * 1024
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export function createFlaskCodec (secrets: Buffer[]): Codec {
   const keys = secrets.map((secret) => createHmac('sha1', secret).update(SALT).digest())

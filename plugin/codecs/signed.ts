@@ -1,6 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { deriveKey } from '../keys.js'
-import { parse } from '../values.js'
+import { parse, serialize } from '../values.js'
 import * as base64url from './base64url.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
 
@@ -19,13 +19,14 @@ import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
 
 const PURPOSE = 'fastify-cookie-session signed cookie v1'
 const SHAPE = /^s1\.([A-Za-z0-9_-]*)\.(0|[1-9a-z][0-9a-z]{0,7})\.(0|[1-9a-z][0-9a-z]{0,7})\.([A-Za-z0-9_-]{22})\.([01])\.([A-Za-z0-9_-]{43})$/
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export function createSignedCodec (secrets: Buffer[], cookieName: string): Codec {
-  const keys = secrets.map((secret) => deriveKey(secret, PURPOSE))
-  const signingKey = keys[0] as Buffer
+  // KeyObjects made once: createHmac then skips copying the key on every request.
+  const keys = secrets.map((secret) => createSecretKey(deriveKey(secret, PURPOSE)))
+  const signingKey = keys[0] as KeyObject
 
-  function mac (key: Buffer, signedText: string): Buffer {
+  function mac (key: KeyObject, signedText: string): Buffer {
     return createHmac('sha256', key).update(cookieName).update('=').update(signedText).digest()
   }
 
@@ -51,8 +52,10 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string): Codec
       let json: string
       let data
       try {
-        json = utf8.decode(dataBytes)
-        data = parse(json)
+        data = parse(utf8.decode(dataBytes))
+        // Canonical text for change detection, and a check that what a key holder signed could
+        // be saved again (Infinity, too deep): otherwise every request would fail at save.
+        json = serialize(data)
       } catch {
         return 'bad-payload'
       }

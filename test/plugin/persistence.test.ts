@@ -67,10 +67,20 @@ t.test('an empty new session never sends a cookie; emptying a stored one deletes
   t.equal(await browser.cookie(), undefined, 'the browser dropped it')
 })
 
-t.test('Vary keeps what the route set', async (t) => {
-  const app = await buildApp({}, counterRoutes)
+t.test('Vary keeps what the route set, without repeating Cookie or adding to *', async (t) => {
+  const app = await buildApp({}, (app) => {
+    counterRoutes(app)
+    app.get('/vary/:value', async (request, reply) => {
+      const { value } = request.params as { value: string }
+      reply.header('vary', value === 'list' ? ['Accept', 'Origin'] : value)
+      return request.session.get('n', 0)
+    })
+  })
   t.teardown(() => app.close())
   t.equal((await app.inject('/vary')).headers.vary, 'Accept-Encoding, Cookie')
+  t.equal((await app.inject('/vary/list')).headers.vary, 'Accept, Origin, Cookie')
+  t.equal((await app.inject('/vary/*')).headers.vary, '*')
+  t.equal((await app.inject('/vary/Accept,%20cookie')).headers.vary, 'Accept, cookie')
 })
 
 t.test('default cookie attributes: HttpOnly, SameSite=Lax, Path=/, Secure only over https', async (t) => {
@@ -362,4 +372,39 @@ t.test('errors and 404s: the session is still saved once, never twice', async (t
   const notFound = await browser.get('/nope')
   t.equal(notFound.statusCode, 404)
   t.equal(sessionSetCookie(notFound), undefined)
+})
+
+t.test('a repeat of a verified cookie reads the same, and changes are still detected', async (t) => {
+  // Signed and encrypted cookies that verified are remembered by their text (verified-cache.ts):
+  // a repeat must behave exactly like the first sight, with its own copy of the data.
+  for (const format of ['signed', 'encrypted'] as const) {
+    const clock = pinClock(t, T0)
+    const app = await buildApp({ format, maxAge: 100 }, counterRoutes)
+    t.teardown(() => app.close())
+    const browser = new Browser(app)
+    await browser.get('/cart/add')
+    const cookie = cookiePair(await browser.get('/cart/add'))
+    for (let i = 0; i < 3; i++) {
+      const response = await app.inject({ url: '/cart/noop', headers: { cookie } })
+      t.equal(sessionSetCookie(response), undefined, `${format}: repeat ${i} unchanged`)
+    }
+    const changed = await app.inject({ url: '/cart/add', headers: { cookie } })
+    t.equal(changed.body, '3', `${format}: a repeat gets a fresh copy (the earlier push is not shared)`)
+    const again = await app.inject({ url: '/cart/add', headers: { cookie } })
+    t.equal(again.body, '3', `${format}: and so does the next one`)
+    clock.advance(101)
+    t.equal((await app.inject({ url: '/read', headers: { cookie } })).body, '0', `${format}: a remembered cookie still expires`)
+  }
+})
+
+t.test('the verified-cookie memory is bounded and forgets the oldest', async (t) => {
+  pinClock(t, T0)
+  const app = await buildApp({}, counterRoutes)
+  t.teardown(() => app.close())
+  const first = cookiePair(await app.inject('/write'))
+  for (let i = 0; i < 600; i++) {
+    const cookie = cookiePair(await app.inject('/write'))
+    await app.inject({ url: '/read', headers: { cookie } })
+  }
+  t.equal((await app.inject({ url: '/read', headers: { cookie: first } })).body, '1', 'an evicted cookie verifies again')
 })

@@ -1,4 +1,6 @@
 import t from 'tap'
+// node:util's comparison is strict about types (Date vs string, Buffer vs object).
+import { isDeepStrictEqual } from 'node:util'
 import { buildApp, Browser, cookiePair, sessionSetCookie } from '../helpers.js'
 
 // What a session can hold, exactly as it comes back on the next request.
@@ -61,18 +63,19 @@ t.test('every storable value round-trips with its type', async (t) => {
   }, 'no key differs after the round trip')
 })
 
-// node:util's comparison is strict about types (Date vs string, Buffer vs object).
-const { isDeepStrictEqual } = await import('node:util')
-
 t.test('undefined object properties are skipped, as JSON does', async (t) => {
   const app = await buildApp({}, (app) => {
-    app.get('/store', async (request) => { request.session.obj = { a: 1, b: undefined }; return 'ok' })
-    app.get('/check', async (request) => Object.keys(request.session.obj as object))
+    app.get('/store', async (request) => {
+      request.session.obj = { a: 1, b: undefined }
+      request.session.withDate = { when: new Date(0), skipped: undefined }
+      return 'ok'
+    })
+    app.get('/check', async (request) => [Object.keys(request.session.obj as object), Object.keys(request.session.withDate as object)])
   })
   t.teardown(() => app.close())
   const browser = new Browser(app)
   await browser.get('/store')
-  t.same((await browser.get('/check')).json(), ['a'])
+  t.same((await browser.get('/check')).json(), [['a'], ['when']])
 })
 
 t.test('values that cannot be stored are refused with the path and the reason', async (t) => {
