@@ -27,7 +27,7 @@ export function processCpuMicros (pid) {
   return ticks * 1e6 / TICKS_PER_SECOND
 }
 
-/** Starts `server.js <variant>`; resolves to { child, port, cookie } or { skip }. */
+/** Starts `server.js <variant>`; resolves to { child, port, cookie, cookies? } or { skip }. */
 export async function startServer (variant, nodeArgs = []) {
   const child = spawn(process.execPath, [...nodeArgs, SERVER, variant], { stdio: ['pipe', 'pipe', 'inherit'] })
   let output = ''
@@ -46,7 +46,7 @@ export async function startServer (variant, nodeArgs = []) {
     await stopServer(child)
     return { skip: info.skip }
   }
-  return { child, port: info.port, cookie: info.cookie }
+  return { child, port: info.port, cookie: info.cookie, cookies: info.cookies }
 }
 
 export async function stopServer (child) {
@@ -65,22 +65,35 @@ export async function probe (port, cookie) {
   return { status: response.status, setCookie: response.headers.getSetCookie().length > 0 }
 }
 
-function load (port, cookie, seconds) {
+/**
+ * The cookie each request carries, in turn. One rotation serves every connection, the probe, the
+ * warm-up and the measured run alike: restarting it between runs would bring back cookies the
+ * server verified moments ago, still in its verified-cookie memory.
+ */
+function rotation (cookies) {
+  let next = 0
+  return () => cookies[next++ % cookies.length]
+}
+
+function load (port, nextCookie, seconds) {
   return autocannon({
     url: `http://127.0.0.1:${port}/measure`,
-    headers: { cookie },
+    // autocannon rebuilds a request that has a setupRequest before every send. Single-cookie
+    // variants go the same way, so the client costs every variant the same on a shared machine.
+    requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, cookie: nextCookie() } }) }],
     connections: CONNECTIONS,
     pipelining: 1,
     duration: seconds
   })
 }
 
-/** Warm-up then a measured run against a started server. */
-export async function measureSocket ({ child, port, cookie }, { duration, warmup }) {
-  const { status, setCookie } = await probe(port, cookie)
-  if (warmup > 0) await load(port, cookie, warmup)
+/** Warm-up then a measured run against a started server; `cookies` (cold variants) rotate per request. */
+export async function measureSocket ({ child, port, cookie, cookies = [cookie] }, { duration, warmup }) {
+  const nextCookie = rotation(cookies)
+  const { status, setCookie } = await probe(port, nextCookie())
+  if (warmup > 0) await load(port, nextCookie, warmup)
   const before = processCpuMicros(child.pid)
-  const result = await load(port, cookie, duration)
+  const result = await load(port, nextCookie, duration)
   const cpu = processCpuMicros(child.pid) - before
   const answered = result['2xx'] + result.non2xx
   return {

@@ -4,7 +4,7 @@ import fastifyCookie from '@fastify/cookie'
 
 // Every benchmarked app, by name. Each builds a Fastify app with the measured route at
 // GET /measure and, for session plugins, a GET /seed that stores the standard session so the
-// bench can replay its cookie. The same builders serve the socket mode (server.js) and the
+// bench can replay its cookie (or, for the cold variants, rotate through many). The same builders serve the socket mode (server.js) and the
 // in-process mode (inprocess.js), so both modes measure identical apps.
 
 /** The standard session: 2 keys, about a 200 B cookie in our signed format. */
@@ -86,6 +86,10 @@ function sessionApp (register, routes, action, size) {
     await register(app)
     app.get('/seed', routes.seed)
     app.get('/measure', action === 'write' ? routes.write() : routes[action])
+    if (size === 'cold') {
+      const cookies = await coldCookies(app)
+      return { app, cookie: cookies[0], cookies }
+    }
     return { app, cookie: size === 'large' ? await largeCookie(app) : await seedCookie(app) }
   }
 }
@@ -129,6 +133,26 @@ async function seedCookie (app, query = '') {
   return first.split(';', 1)[0]
 }
 
+/**
+ * How many cookies a cold variant cycles through, in order: four times the 512 entries of the
+ * plugin's verified-cookie memory, which drops its oldest entry first. A cookie comes back only
+ * after 2047 others, long gone from that memory, so every request pays the full verification.
+ */
+export const COLD_COOKIES = 2048
+
+/** COLD_COOKIES distinct cookies of the standard session, each seeded as a new session. */
+async function coldCookies (app) {
+  const cookies = []
+  for (let i = 0; i < COLD_COOKIES; i++) cookies.push(await seedCookie(app))
+  // A new session gets a random id (signed), IV (encrypted) or nonce (secure-session), so equal
+  // data still gives distinct cookies. Were two equal, the variant would measure hits: refuse.
+  const distinct = new Set(cookies).size
+  if (distinct !== cookies.length) {
+    throw new Error(`cold seeding gave only ${distinct} distinct cookies out of ${cookies.length}`)
+  }
+  return cookies
+}
+
 /** The biggest large session whose cookie fits LARGE_COOKIE_BYTES, found by bisection on its item count. */
 async function largeCookie (app) {
   let low = 0
@@ -163,10 +187,19 @@ export const VARIANTS = [
     format,
     build: oursApp(format, action)
   }))),
+  // A different cookie on every request: what a replayed cookie hides, the verified-cookie misses.
+  ...['signed', 'encrypted'].map((format) => ({
+    name: `ours-${format}-read-cold`,
+    what: `ours (${format}), read 2 keys, a cookie not in the verified-cookie memory every request`,
+    format,
+    build: oursApp(format, 'read', 'cold')
+  })),
   { name: 'ours-signed-large-read', what: 'ours (signed), ~3.9 KB cookie, read 2 keys', build: oursApp('signed', 'read', 'large') },
   { name: 'ours-signed-large-write', what: 'ours (signed), ~3.9 KB cookie, write 1 key', build: oursApp('signed', 'write', 'large') },
   { name: 'secure-untouched', what: '@fastify/secure-session, route never touches it', build: secureSessionApp('untouched') },
   { name: 'secure-read', what: '@fastify/secure-session, read 2 keys', build: secureSessionApp('read') },
+  // secure-session remembers nothing: this should match secure-read, a check on the method.
+  { name: 'secure-read-cold', what: '@fastify/secure-session, read 2 keys, a different cookie every request', build: secureSessionApp('read', 'cold') },
   { name: 'secure-write', what: '@fastify/secure-session, write 1 key', build: secureSessionApp('write') },
   { name: 'secure-large-read', what: '@fastify/secure-session, ~3.9 KB cookie, read 2 keys', build: secureSessionApp('read', 'large') },
   { name: 'secure-large-write', what: '@fastify/secure-session, ~3.9 KB cookie, write 1 key', build: secureSessionApp('write', 'large') },
