@@ -11,7 +11,10 @@ import { createSession, stateOf, SessionState, type Session } from './session.js
 
 declare module 'fastify' {
   interface FastifyRequest {
-    session: Session
+    // An import type, not the bare name: inside this block `Session` would first resolve to
+    // fastify's own `Session`, which @fastify/session adds to 'fastify' when its types are loaded
+    // (e.g. through @fastify/passport's declarations).
+    session: import('./session.js').Session
   }
 }
 
