@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import flash from '@fastify/flash'
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import cookieSession, { type Format } from '../plugin/index.js'
@@ -68,6 +69,7 @@ export function buildApp (config: AppConfig, fastifyOptions: FastifyServerOption
     permanent: config.permanent,
     cookie: { path: '/', httpOnly: true, secure: config.cookieSecure, sameSite: config.cookieSameSite }
   })
+  app.register(flash)
 
   // Hashing both sides gives equal-length buffers, so the comparison's time says nothing about
   // where the input differs or how long the real values are.
@@ -127,7 +129,16 @@ export function buildApp (config: AppConfig, fastifyOptions: FastifyServerOption
     return 'All session data cleared!'
   })
 
-  app.get('/login', async (_request, reply) => sendHtml(reply, loginPage()))
+  app.get('/login', async (request, reply) => {
+    // A failed login from a browser comes back here through a redirect, with its message and the
+    // typed name in the flash. Only look when there is one: reading an absent flash would store
+    // an empty one and give every visitor of the form a cookie.
+    if (!request.session.has('flash')) return sendHtml(reply, loginPage())
+    const [error] = reply.flash('error') as string[]
+    const [username] = reply.flash('username') as string[]
+    request.session.pop('flash')
+    return sendHtml(reply, loginPage({ error, username }))
+  })
 
   app.post('/login', async (request, reply) => {
     if (credentialsMatch(request.body)) {
@@ -138,9 +149,11 @@ export function buildApp (config: AppConfig, fastifyOptions: FastifyServerOption
     }
     reply.header('vary', 'Accept')
     if (!wantsHtml(request)) return INVALID_CREDENTIALS
+    // Browsers: post/redirect/get, so a reload of the form does not resubmit the password.
     const { username } = (request.body ?? {}) as Record<string, unknown>
-    const typed = typeof username === 'string' ? username : ''
-    return sendHtml(reply, loginPage({ error: INVALID_CREDENTIALS, username: typed }))
+    request.flash('error', INVALID_CREDENTIALS)
+    request.flash('username', typeof username === 'string' ? username : '')
+    return reply.redirect('/login', 303)
   })
 
   app.get('/dashboard', async (request, reply) => {

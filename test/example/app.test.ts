@@ -92,16 +92,25 @@ t.test('wrong or missing credentials answer "Invalid credentials!" and log nobod
   t.equal(dashboard.headers.location, '/login')
 })
 
-t.test('a browser gets the failed login back as the form, with the error and the escaped username', async (t) => {
+t.test('a browser is sent back to the form, where the flash shows the error and the escaped username once', async (t) => {
   const browser = new Browser(demo(t))
   const response = await login(browser, 'username=%3Cscript%3Ealert(1)%3C%2Fscript%3E&password=x', { accept: BROWSER_ACCEPT })
-  t.equal(response.statusCode, 200)
-  t.match(response.headers['content-type'], /^text\/html/)
-  t.equal(response.headers.vary, 'Accept', 'the answer depends on Accept')
-  t.match(response.body, /<p id="error" class="error" role="alert">Invalid credentials!<\/p>/)
-  t.match(response.body, /value="&lt;script&gt;alert\(1\)&lt;\/script&gt;"/)
-  t.notMatch(response.body, /<script>/)
-  t.match(response.body, /type="password"[^>]* autofocus>/, 'the password field takes the focus after a failure')
+  t.equal(response.statusCode, 303, 'post/redirect/get')
+  t.equal(response.headers.location, '/login')
+  t.equal(response.headers.vary, 'Accept, Cookie', 'the answer depends on Accept')
+  t.ok(sessionSetCookie(response), 'the flash rides in the session cookie')
+
+  const form = await browser.request({ method: 'GET', url: '/login', headers: { accept: BROWSER_ACCEPT } })
+  t.match(form.headers['content-type'], /^text\/html/)
+  t.match(form.body, /<p id="error" class="error" role="alert">Invalid credentials!<\/p>/)
+  t.match(form.body, /value="&lt;script&gt;alert\(1\)&lt;\/script&gt;"/)
+  t.notMatch(form.body, /<script>/)
+  t.match(form.body, /type="password"[^>]* autofocus>/, 'the password field takes the focus after a failure')
+  t.match(sessionSetCookie(form), { value: '', maxAge: 0 }, 'the flash was the whole session: read once, the cookie goes')
+
+  const again = await browser.request({ method: 'GET', url: '/login', headers: { accept: BROWSER_ACCEPT } })
+  t.notMatch(again.body, /Invalid credentials!/, 'a flash is shown once')
+  t.equal(sessionSetCookie(again), undefined, 'and a form without a flash sets no cookie')
 })
 
 t.test('logging in regenerates the session, then the dashboard and logout work', async (t) => {
