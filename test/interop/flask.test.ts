@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, pinClock } from '../helpers.js'
+import { asJavaScriptSees, describe, fromPython, type Neutral } from '../fixtures/neutral.js'
 
 // The real Flask (Debian's python3-flask, run by /usr/bin/python3) and a Fastify app with
 // format: 'flask' and the same SECRET_KEY, both listening on 127.0.0.1 and talking real HTTP.
@@ -19,36 +20,6 @@ if (flaskMissing && process.env.CI === 'true') {
   t.fail(`${PYTHON} cannot import flask: install python3-flask (.ci/run does); under CI=true these tests must run`)
 }
 const skip = flaskMissing ? `${PYTHON} cannot import flask (apt-get install python3-flask): live Flask tests skipped` : false
-
-type Neutral = null | boolean | number | string | [string, unknown]
-
-function fromPython (node: unknown): unknown {
-  if (!Array.isArray(node)) return node
-  const [kind, body] = node as [string, never]
-  switch (kind) {
-    case 'list': case 'tuple': return (body as unknown[]).map(fromPython)
-    case 'dict': return Object.fromEntries(Object.entries(body as object).map(([k, v]) => [k, fromPython(v)]))
-    case 'bytes': return Buffer.from(body, 'hex')
-    case 'date': return new Date(body)
-    default: return body // uuid and markup read as strings
-  }
-}
-
-function describe (value: unknown): unknown {
-  if (Array.isArray(value)) return ['list', value.map(describe)]
-  if (Buffer.isBuffer(value)) return ['bytes', value.toString('hex')]
-  if (value instanceof Date) return ['date', value.toISOString().replace('.000Z', 'Z')]
-  if (typeof value === 'object' && value !== null) {
-    return ['dict', Object.fromEntries(Object.entries(value).map(([k, v]) => [k, describe(v)]))]
-  }
-  return value
-}
-
-/** A Python-side session as Flask sees it once it went through JavaScript: lists, plain strings. */
-function asJavaScriptSees (node: Neutral) {
-  const { _permanent: permanent, ...rest } = fromPython(node) as Record<string, unknown>
-  return { data: describe(rest), permanent: permanent === true }
-}
 
 const UUID = '12345678-1234-5678-1234-567812345678'
 const SESSIONS = {

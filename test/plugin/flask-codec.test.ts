@@ -4,12 +4,12 @@ import { Writable } from 'node:stream'
 import t from 'tap'
 import type { FastifyRequest } from 'fastify'
 import { buildApp, pinClock, sessionSetCookie } from '../helpers.js'
+import { asJavaScriptSees as expected, describe, fromPython, type Neutral } from '../fixtures/neutral.js'
 
 // format: 'flask' against cookies made by the real Flask (test/fixtures/flask-vectors.json, see
 // make-flask-vectors.py), with the clock pinned to the vectors' timestamp. The live tests in
 // test/interop/flask.test.ts check the same against a running Flask.
 
-type Neutral = null | boolean | number | string | [string, unknown]
 interface Vector { name: string, secret: string, timestamp: number, cookie: string, data?: Neutral, invalid?: string }
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/flask-vectors.json', import.meta.url), 'utf8')) as
@@ -20,36 +20,6 @@ const DAY = 24 * 3600
 const vector = (name: string) => fixture.vectors.find((v) => v.name === name) as Vector
 const valid = fixture.vectors.filter((v) => v.data !== undefined)
 const invalid = fixture.vectors.filter((v) => v.invalid !== undefined)
-
-/** The neutral form (see test/interop/flask_app.py) → the values a JavaScript session holds. */
-function fromPython (node: unknown): unknown {
-  if (!Array.isArray(node)) return node
-  const [kind, body] = node as [string, never]
-  switch (kind) {
-    case 'list': case 'tuple': return (body as unknown[]).map(fromPython)
-    case 'dict': return Object.fromEntries(Object.entries(body as object).map(([k, v]) => [k, fromPython(v)]))
-    case 'bytes': return Buffer.from(body, 'hex')
-    case 'date': return new Date(body)
-    default: return body // uuid and markup read as strings
-  }
-}
-
-/** A session value → the neutral form, as JavaScript sees it. */
-function describe (value: unknown): unknown {
-  if (Array.isArray(value)) return ['list', value.map(describe)]
-  if (Buffer.isBuffer(value)) return ['bytes', value.toString('hex')]
-  if (value instanceof Date) return ['date', value.toISOString().replace('.000Z', 'Z')]
-  if (typeof value === 'object' && value !== null) {
-    return ['dict', Object.fromEntries(Object.entries(value).map(([k, v]) => [k, describe(v)]))]
-  }
-  return value
-}
-
-/** What the session should hold for a Flask session: `_permanent` becomes session.permanent. */
-function expected (data: Neutral) {
-  const { _permanent: permanent, ...rest } = fromPython(data) as Record<string, unknown>
-  return { data: describe(rest), permanent: permanent === true }
-}
 
 /** The JSON text inside a Flask cookie value. */
 function payloadJson (cookie: string): string {
