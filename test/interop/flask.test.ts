@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, pinClock } from '../helpers.js'
-import { asJavaScriptSees, describe, fromPython, type Neutral } from '../fixtures/neutral.js'
+import { asJavaScriptSees, neutralRoutes, type Neutral } from '../fixtures/neutral.js'
 
 // The real Flask (Debian's python3-flask, run by /usr/bin/python3) and a Fastify app with
 // format: 'flask' and the same SECRET_KEY, both listening on 127.0.0.1 and talking real HTTP.
@@ -52,16 +52,7 @@ function startFlask (secretKey: string): Promise<Server> {
 
 async function startFastify (secret: string | string[]): Promise<FastifyInstance & { url: string }> {
   const app = await buildApp({ format: 'flask', secret }, (app) => {
-    const dump = (session: Record<string, any>) => ({ data: describe(session.data()), permanent: session.permanent })
-    app.get('/dump', async (request) => dump(request.session))
-    app.get('/touch', async (request) => { request.session.touch(); return dump(request.session) })
-    app.post('/set', async (request) => {
-      const body = request.body as { data: Neutral, permanent?: boolean }
-      request.session.clear()
-      for (const [key, value] of Object.entries(fromPython(body.data) as object)) request.session[key] = value
-      if (body.permanent !== undefined) request.session.permanent = body.permanent
-      return 'ok'
-    })
+    neutralRoutes(app)
   })
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   return Object.assign(app, { url })

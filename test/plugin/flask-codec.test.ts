@@ -2,9 +2,8 @@ import { readFileSync } from 'node:fs'
 import { inflateSync } from 'node:zlib'
 import { Writable } from 'node:stream'
 import t from 'tap'
-import type { FastifyRequest } from 'fastify'
 import { buildApp, pinClock, sessionSetCookie } from '../helpers.js'
-import { asJavaScriptSees as expected, describe, fromPython, type Neutral } from '../fixtures/neutral.js'
+import { asJavaScriptSees as expected, neutralRoutes, type Neutral } from '../fixtures/neutral.js'
 
 // format: 'flask' against cookies made by the real Flask (test/fixtures/flask-vectors.json, see
 // make-flask-vectors.py), with the clock pinned to the vectors' timestamp. The live tests in
@@ -37,16 +36,7 @@ async function flaskApp (t: { teardown: (fn: () => unknown) => void }, options: 
     onInvalidCookie: (reason) => { reasons.push(reason) },
     ...options
   }, (app) => {
-    const dump = (request: FastifyRequest) => ({ data: describe(request.session.data()), permanent: request.session.permanent })
-    app.get('/dump', async (request) => dump(request))
-    app.get('/touch', async (request) => { request.session.touch(); return dump(request) })
-    app.post('/set', async (request) => {
-      const body = request.body as { data: Neutral, permanent?: boolean }
-      request.session.clear()
-      for (const [key, value] of Object.entries(fromPython(body.data) as object)) request.session[key] = value
-      if (body.permanent !== undefined) request.session.permanent = body.permanent
-      return 'ok'
-    })
+    neutralRoutes(app)
   })
   t.teardown(() => app.close())
   const send = (url: string, cookie?: string) => app.inject({ url, headers: cookie === undefined ? {} : { cookie: `session=${cookie}` } })
