@@ -74,8 +74,7 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
   }
 
   const now = nowSeconds()
-  const due = state.forced || json !== state.json || state.permanent !== state.loadedPermanent ||
-    (state.permanent && now - state.issuedAt >= config.refreshAfter)
+  const due = state.changedTo(json) || (state.permanent && now - state.issuedAt >= config.refreshAfter)
   if (!due) return
 
   const createdAt = state.createdAt ?? now

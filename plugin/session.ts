@@ -106,15 +106,13 @@ export class SessionState {
     return this
   }
 
-  /** The current data's canonical JSON, or undefined when it equals what was loaded. */
-  changedJson (): string | undefined {
-    const json = serialize(this.data)
-    return json === this.json ? undefined : json
+  /** Whether a session whose data now serialises to `json` must be re-issued: the one definition of a change. */
+  changedTo (json: string): boolean {
+    return this.forced || json !== this.json || this.permanent !== this.loadedPermanent
   }
 
   get modified (): boolean {
-    this.load()
-    return this.forced || this.permanent !== this.loadedPermanent || this.changedJson() !== undefined
+    return this.load().changedTo(serialize(this.data))
   }
 
   setValue (key: string, value: unknown): void {

@@ -158,7 +158,7 @@ export function parse (text: string): SessionRecord {
   // need the reviving walk; plain sessions skip it.
   const plain = !text.includes('{" ') && !text.includes(PROTO) && !text.includes('\\u')
   const value = plain ? parsed : revive(parsed)
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !isPlainObject(value)) {
+  if (typeof value !== 'object' || value === null || !isPlainObject(value)) { // arrays and tags fail isPlainObject
     throw new TypeError('session data is not an object')
   }
   return value as SessionRecord
@@ -204,5 +204,5 @@ function reviveBytes (body: unknown): Buffer {
 
 /** A deep copy that keeps Date and Buffer types (what `session.data()` returns). */
 export function copy (record: SessionRecord): SessionRecord {
-  return { ...parse(serialize(record)) }
+  return parse(serialize(record))
 }
