@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { FST_SESSION_TOO_LARGE } from './errors.js'
 import { MAX_COOKIE_BYTES, type InvalidReason } from './codecs/codec.js'
 import { newSessionId, nowSeconds, type SessionState } from './session.js'
-import { serialize } from './values.js'
 
 // When to read and when to write the cookie, and with which attributes. The codec only turns
 // data into text; every rule about lifetimes, change detection and size lives here.
@@ -64,7 +63,7 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
   state.done = true
   addVaryCookie(reply)
   const { config } = state
-  const json = serialize(state.data)
+  const json = state.currentJson()
 
   if (json === '{}') {
     // A new session that stayed empty has no cookie to delete; a loaded one that was emptied has.

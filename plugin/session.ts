@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { FST_SESSION_INVALID_KEY } from './errors.js'
+import { randomBytesFromPool } from './random.js'
 import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions, type ResolvedOptions } from './options.js'
 import { assertStorable, copy, serialize, type SessionRecord } from './values.js'
 
@@ -62,7 +62,7 @@ const RESERVED = new Set(['get', 'set', 'has', 'pop', 'clear', 'data', 'toJSON',
   'modified', 'accessed', 'isNew', 'sessionId', 'permanent'])
 
 export function newSessionId (): string {
-  return randomBytes(16).toString('base64url')
+  return randomBytesFromPool(16).toString('base64url')
 }
 
 export function nowSeconds (): number {
@@ -75,6 +75,12 @@ export class SessionState {
   data: SessionRecord = Object.create(null)
   /** serialize(data) as loaded ('{}' for a new session), to detect changes by value. */
   json = '{}'
+  /**
+   * The data may no longer match `json`: something was written, or a live object or array was
+   * handed out (the handler may change it in place). Until then `json` is still the data's text
+   * and saving skips re-serialising: a handler that only reads strings and numbers costs no JSON.
+   */
+  touched = false
   isNew = true
   /** A valid cookie came with the request (so emptying the session must delete it). */
   fromCookie = false
@@ -111,13 +117,24 @@ export class SessionState {
     return this.forced || json !== this.json || this.permanent !== this.loadedPermanent
   }
 
+  /** The canonical text of the data as it is now; throws if something unstorable was put in an object. */
+  currentJson (): string {
+    return this.touched ? serialize(this.data) : this.json
+  }
+
   get modified (): boolean {
-    return this.load().changedTo(serialize(this.data))
+    return this.load().changedTo(this.currentJson())
+  }
+
+  /** A value about to be handed to the handler: objects and arrays are live, so changes become possible. */
+  expose (value: unknown): unknown {
+    if (typeof value === 'object' && value !== null) this.touched = true
+    return value
   }
 
   setValue (key: string, value: unknown): void {
     if (key === '__proto__') throw new FST_SESSION_INVALID_KEY('"__proto__" cannot be a session key')
-    this.load()
+    this.load().touched = true
     if (value === undefined) {
       delete this.data[key]
       return
@@ -139,8 +156,8 @@ export function stateOf (session: unknown): SessionState {
 // costs one Proxy and one SessionState, not a set of closures.
 const methods: Record<string, (this: unknown, ...args: never[]) => unknown> = {
   get (key: string, defaultValue?: unknown) {
-    const { data } = stateOf(this).load()
-    return Object.hasOwn(data, key) ? data[key] : defaultValue
+    const state = stateOf(this).load()
+    return Object.hasOwn(state.data, key) ? state.expose(state.data[key]) : defaultValue
   },
   set (key: string, value: unknown) {
     stateOf(this).setValue(key, value)
@@ -149,14 +166,17 @@ const methods: Record<string, (this: unknown, ...args: never[]) => unknown> = {
     return Object.hasOwn(stateOf(this).load().data, key)
   },
   pop (key: string, defaultValue?: unknown) {
-    const { data } = stateOf(this).load()
-    if (!Object.hasOwn(data, key)) return defaultValue
-    const value = data[key]
-    delete data[key]
+    const state = stateOf(this).load()
+    if (!Object.hasOwn(state.data, key)) return defaultValue
+    const value = state.data[key]
+    delete state.data[key]
+    state.touched = true
     return value
   },
   clear () {
-    stateOf(this).load().data = Object.create(null)
+    const state = stateOf(this).load()
+    state.data = Object.create(null)
+    state.touched = true
   },
   data () {
     return copy(stateOf(this).load().data)
@@ -174,6 +194,7 @@ const methods: Record<string, (this: unknown, ...args: never[]) => unknown> = {
       if (Object.hasOwn(state.data, key)) kept[key] = state.data[key]
     }
     state.data = kept
+    state.touched = true
     state.id = newSessionId()
     state.createdAt = nowSeconds()
     state.isNew = true
@@ -218,11 +239,14 @@ const handler: ProxyHandler<SessionState> = {
     if (typeof key === 'symbol') return key === kState ? state : undefined
     if (RESERVED.has(key)) return Object.hasOwn(methods, key) ? methods[key] : readFlag(state, key)
     const { data } = state.load()
-    return Object.hasOwn(data, key) ? data[key] : undefined
+    return Object.hasOwn(data, key) ? state.expose(data[key]) : undefined
   },
   set: setTrap,
   deleteProperty (state, key) {
-    if (typeof key === 'string' && !RESERVED.has(key)) delete state.load().data[key]
+    if (typeof key === 'string' && !RESERVED.has(key)) {
+      delete state.load().data[key]
+      state.touched = true
+    }
     return true
   },
   has (state, key) {
@@ -236,7 +260,7 @@ const handler: ProxyHandler<SessionState> = {
     if (typeof key === 'symbol') return undefined
     const { data } = state.load()
     if (!Object.hasOwn(data, key)) return undefined
-    return { value: data[key], writable: true, enumerable: true, configurable: true }
+    return { value: state.expose(data[key]), writable: true, enumerable: true, configurable: true }
   },
   defineProperty (state, key, descriptor) {
     if (!('value' in descriptor)) throw new FST_SESSION_INVALID_KEY('session properties cannot be accessors')
