@@ -72,13 +72,9 @@ export interface ResolvedOptions {
   warnings: readonly string[]
 }
 
-function cached (create: (secrets: Buffer[], cookieName: string) => Codec) {
-  return (secrets: Buffer[], cookieName: string) => withVerifiedCache(create(secrets, cookieName))
-}
-
 const FORMATS = {
-  signed: { minSecretBytes: MIN_SECRET_BYTES, create: cached(createSignedCodec) },
-  encrypted: { minSecretBytes: MIN_SECRET_BYTES, create: cached(createEncryptedCodec) },
+  signed: { minSecretBytes: MIN_SECRET_BYTES, create: createSignedCodec },
+  encrypted: { minSecretBytes: MIN_SECRET_BYTES, create: createEncryptedCodec },
   flask: { minSecretBytes: 1, create: createFlaskCodec, warnings: flaskKeyWarnings }
 }
 
@@ -155,7 +151,7 @@ export function resolveOptions (options: CookieSessionOptions): ResolvedOptions 
   const secrets = secretsFrom(options.secret, format.minSecretBytes)
 
   return Object.freeze({
-    codec: format.create(secrets, cookieName),
+    codec: withVerifiedCache(format.create(secrets, cookieName)),
     cookieName,
     maxAge,
     absoluteMaxAge,

@@ -32,6 +32,8 @@ export interface Decoded extends Omit<SessionMeta, 'id'> {
   data: SessionRecord
   /** `values.serialize(data)`: the canonical text changes are detected against. */
   json: string
+  /** The verified payload text `readData` rebuilds `data` from (for the verified-cookie cache). */
+  text: string
   /** Index of the secret that verified it: 0 is current, more is a fallback (re-issued). */
   keyIndex: number
 }
@@ -40,6 +42,8 @@ export interface Codec {
   encode (input: EncodeInput): string
   /** Never throws: returns the reason instead. Time limits are checked by the caller. */
   decode (value: string): Decoded | InvalidReason
+  /** Fresh live data from a `text` this codec's decode verified and read once before. */
+  readData (text: string): SessionRecord
 }
 
 /** Browsers keep at most 4096 bytes of name=value per cookie. */

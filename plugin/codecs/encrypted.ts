@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { deriveKey } from '../keys.js'
+import { randomBytesFromPool } from '../random.js'
 import { parse, serialize } from '../values.js'
 import * as base64url from './base64url.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
@@ -52,12 +53,14 @@ export function createEncryptedCodec (secrets: Buffer[], cookieName: string): Co
   return {
     encode ({ json, issuedAt, createdAt, id, permanent }: EncodeInput): string {
       const plaintext = `${issuedAt.toString(36)}.${createdAt.toString(36)}.${id}.${permanent ? 1 : 0}.${json}`
-      const iv = randomBytes(IV_BYTES)
+      const iv = randomBytesFromPool(IV_BYTES)
       const cipher = createCipheriv(ALGORITHM, encryptionKey, iv, { authTagLength: TAG_BYTES })
       cipher.setAAD(aad)
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
       return `${VERSION}.${base64url.encode(Buffer.concat([iv, ciphertext, cipher.getAuthTag()]))}`
     },
+
+    readData: parse,
 
     decode (value: string): Decoded | InvalidReason {
       const match = SHAPE.exec(value)
@@ -82,10 +85,11 @@ export function createEncryptedCodec (secrets: Buffer[], cookieName: string): Co
         if (header === null) return 'bad-payload'
         const [head, issuedText, createdText, id, permanentText] = header as unknown as string[]
         const data = parse(text.slice((head as string).length))
+        const json = serialize(data) // canonical, and refuses what could never be saved again
         return {
           data,
-          json: serialize(data), // canonical, and refuses what could never be saved again
-
+          json,
+          text: json,
           issuedAt: parseInt(issuedText as string, 36),
           createdAt: parseInt(createdText as string, 36),
           id: id as string,

@@ -26,8 +26,9 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string): Codec
   const keys = secrets.map((secret) => createSecretKey(deriveKey(secret, PURPOSE)))
   const signingKey = keys[0] as KeyObject
 
+  const namePrefix = `${cookieName}=`
   function mac (key: KeyObject, signedText: string): Buffer {
-    return createHmac('sha256', key).update(cookieName).update('=').update(signedText).digest()
+    return createHmac('sha256', key).update(namePrefix + signedText).digest()
   }
 
   return {
@@ -36,6 +37,8 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string): Codec
         `${createdAt.toString(36)}.${id}.${permanent ? 1 : 0}`
       return `${signedText}.${base64url.encode(mac(signingKey, signedText))}`
     },
+
+    readData: parse,
 
     decode (value: string): Decoded | InvalidReason {
       const match = SHAPE.exec(value)
@@ -62,6 +65,7 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string): Codec
       return {
         data,
         json,
+        text: json,
         issuedAt: parseInt(issuedText as string, 36),
         createdAt: parseInt(createdText as string, 36),
         id: id as string,

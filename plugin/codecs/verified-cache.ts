@@ -1,21 +1,24 @@
-import { parse } from '../values.js'
 import type { Codec, Decoded, InvalidReason } from './codec.js'
 
 // A browser sends the same cookie on every request until the session changes. Verifying a MAC
 // or decrypting costs far more than a map lookup (createHmac alone is most of a signed read), so
 // cookies that already verified are remembered by their exact text, and a repeat skips the
-// crypto and the base64/UTF-8 decoding.
+// crypto, base64, inflating and UTF-8 decoding: only the payload text is read again, by the
+// codec (`readData`), so each request gets its own live objects (and, for flask, the marks
+// that send tuples and UUIDs back to Flask as such).
 //
 // Why this is safe:
 // - only a value that fully verified is ever stored, and only the identical text hits: the cache
 //   cannot make a forged or altered cookie pass;
 // - time limits are not cached: persistence checks issuedAt/createdAt on every request;
 // - each plugin registration has its own codec and cache, so a key change starts empty;
-// - bounded: at most LIMIT entries (oldest dropped first), each a value under 4096 bytes.
-// Only for codecs whose `json` fully describes the data (signed, encrypted); the flask codec
-// keeps Flask type marks (tuples, UUIDs) beside the data that JSON text would lose.
+// - bounded: at most LIMIT entries (oldest dropped first), each a value under 4096 bytes plus
+//   its payload text (at most 256 KiB for a compressed flask cookie: 512 such entries are
+//   128 MiB, so flask payloads over 16 KiB are not remembered).
 
 const LIMIT = 512
+/** Payload texts above this (only inflated flask cookies get there) are read the full way every time. */
+const MAX_TEXT_CHARS = 16 * 1024
 
 type Verified = Omit<Decoded, 'data'>
 
@@ -23,15 +26,19 @@ export function withVerifiedCache (codec: Codec): Codec {
   const verified = new Map<string, Verified>()
   return {
     encode: codec.encode,
+    readData: codec.readData,
     decode (value: string): Decoded | InvalidReason {
       const hit = verified.get(value)
       // A fresh parse per request: the handler gets its own objects to change.
-      if (hit !== undefined) return { ...hit, data: parse(hit.json) }
+      if (hit !== undefined) {
+        const { json, text, issuedAt, createdAt, id, permanent, keyIndex } = hit
+        return { data: codec.readData(text), json, text, issuedAt, createdAt, id, permanent, keyIndex }
+      }
       const decoded = codec.decode(value)
-      if (typeof decoded === 'string') return decoded
+      if (typeof decoded === 'string' || decoded.text.length > MAX_TEXT_CHARS) return decoded
       if (verified.size >= LIMIT) verified.delete(verified.keys().next().value as string)
-      const { data, ...verifiedPart } = decoded
-      verified.set(value, verifiedPart)
+      const { json, text, issuedAt, createdAt, id, permanent, keyIndex } = decoded
+      verified.set(value, { json, text, issuedAt, createdAt, id, permanent, keyIndex })
       return decoded
     }
   }
