@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { VARIANTS } from './variants.js'
 import { measureSocket, startServer, stopServer } from './measure.js'
+import { checkValgrind, measureInstructions } from './instructions.js'
 import { checkTargets, markdownTable, summarize, targetsMarkdown } from './report.js'
 
 // `npm run bench`: every variant in its own process, interleaved over rounds (a b c … a b c …)
@@ -16,27 +17,41 @@ import { checkTargets, markdownTable, summarize, targetsMarkdown } from './repor
 //   --warmup S      unmeasured seconds before each socket run (default 2)
 //   --inprocess     inject() instead of sockets: one process per round, variants take turns
 //                   in short slices; --duration is then seconds per variant per round
+//   --instructions  CPU instructions per request under valgrind (steady where µs are not);
+//                   one round by default; --requests N measured per variant (10000), after
+//                   2N uncounted warm-up requests; two variants at a time
 //   --cpu-prof DIR  run every server under `node --cpu-prof`, profiles into DIR
-//   --out FILE      JSON results (default bench/results.json, bench/results-inprocess.json)
+//   --out FILE      JSON results (default bench/results.json, results-inprocess.json,
+//                   results-instructions.json)
 
 const { values: flags } = parseArgs({
   options: {
     only: { type: 'string' },
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string' },
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
     inprocess: { type: 'boolean', default: false },
+    instructions: { type: 'boolean', default: false },
+    requests: { type: 'string', default: '10000' },
     'cpu-prof': { type: 'string' },
     out: { type: 'string' }
   }
 })
 
-const rounds = positive('rounds', flags.rounds)
+const { inprocess, instructions } = flags
+if (inprocess && instructions) {
+  console.error('--inprocess and --instructions are separate modes: pick one')
+  process.exit(2)
+}
+// Instruction counts repeat to well under 1 %: one round is enough unless asked for more.
+const rounds = positive('rounds', flags.rounds ?? (instructions ? '1' : '5'))
 const duration = positive('duration', flags.duration)
+const requests = Math.ceil(positive('requests', flags.requests) / 8) * 8
 const warmup = Number(flags.warmup)
-const inprocess = flags.inprocess
 const nodeArgs = flags['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${flags['cpu-prof']}`]
-const out = flags.out ?? fileURLToPath(new URL(inprocess ? './results-inprocess.json' : './results.json', import.meta.url))
+const resultsFile = instructions ? './results-instructions.json' : inprocess ? './results-inprocess.json' : './results.json'
+const out = flags.out ?? fileURLToPath(new URL(resultsFile, import.meta.url))
+if (instructions) await checkValgrind().catch((error) => { console.error(error.message); process.exit(2) })
 
 function positive (name, text) {
   const value = Number(text)
@@ -82,6 +97,20 @@ async function measureRound (names) {
   return results
 }
 
+/** Like Promise.all(items.map(fn)), two at a time. */
+async function inPairs (items, fn) {
+  const results = []
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i])
+    }
+  }
+  await Promise.all([worker(), worker()])
+  return results
+}
+
 function record (round, name, result) {
   if (result.skip !== undefined) {
     skipped[name] = result.skip
@@ -89,8 +118,10 @@ function record (round, name, result) {
     return
   }
   runs[name].push(result)
-  console.error(`round ${round}/${rounds} ${name}: ${Math.round(result.rps)} req/s, ` +
-    `${result.cpuPerRequest.toFixed(1)} µs CPU/req, status ${result.status}, Set-Cookie ${result.setCookie ? 'yes' : 'no'}`)
+  const cost = instructions
+    ? `${(result.instructionsPerRequest / 1000).toFixed(1)}k instructions/req`
+    : `${Math.round(result.rps)} req/s, ${result.cpuPerRequest.toFixed(1)} µs CPU/req`
+  console.error(`round ${round}/${rounds} ${name}: ${cost}, status ${result.status}, Set-Cookie ${result.setCookie ? 'yes' : 'no'}`)
 }
 
 let names = selected()
@@ -101,6 +132,10 @@ for (let round = 1; round <= rounds; round++) {
   if (inprocess) {
     const results = await measureRound(names)
     for (const name of names) record(round, name, results[name])
+  } else if (instructions) {
+    // Counts do not depend on what else runs, so variants can share the cores.
+    const results = await inPairs(names, (name) => measureInstructions(name, requests))
+    names.forEach((name, i) => record(round, name, results[i]))
   } else {
     for (const name of names) record(round, name, await measureOnce(name))
   }
@@ -109,11 +144,16 @@ for (let round = 1; round <= rounds; round++) {
 }
 
 const summary = summarize(runs)
-const targets = checkTargets(summary)
-const mode = inprocess ? 'in-process (inject, variants interleaved in slices)' : 'sockets (autocannon, 50 connections, pipelining 1)'
-const table = markdownTable(summary, { inprocess })
+const targets = checkTargets(summary, { instructions })
+const mode = instructions
+  ? 'instructions (callgrind, inject, node --predictable)'
+  : inprocess ? 'in-process (inject, variants interleaved in slices)' : 'sockets (autocannon, 50 connections, pipelining 1)'
+const table = markdownTable(summary, { inprocess, instructions })
+const length = instructions
+  ? `${2 * requests} uncounted warm-up + ${requests} counted requests per variant`
+  : `${duration} s${inprocess ? ' per variant' : ` (warm-up ${warmup} s)`}`
 
-console.log(`\n${mode}; ${rounds} rounds × ${duration} s${inprocess ? ' per variant' : ` (warm-up ${warmup} s)`}; medians; ` +
+console.log(`\n${mode}; ${rounds} round${rounds === 1 ? '' : 's'} × ${length}; medians; ` +
   `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`)
 console.log(table)
 if (Object.keys(skipped).length > 0) {
@@ -126,7 +166,7 @@ writeFileSync(out, JSON.stringify({
   mode,
   node: process.version,
   cpus: cpus().length,
-  options: { rounds, duration, warmup, only: flags.only ?? null },
+  options: { rounds, duration, warmup, requests: instructions ? requests : null, only: flags.only ?? null },
   summary,
   targets,
   skipped,
