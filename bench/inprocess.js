@@ -1,4 +1,5 @@
 import { buildVariant } from './variants.js'
+import { createInjector } from './inject.js'
 
 // In-process mode: `node bench/inprocess.js <seconds per variant> <variant>...` builds every
 // variant's app in this one process and drives them with inject() (no sockets, no HTTP parser,
@@ -7,9 +8,7 @@ import { buildVariant } from './variants.js'
 // slices. light-my-request's own cost is in every variant, so differences between variants are
 // the plugins' cost. Prints one JSON line: { results: { name: {...} }, skipped: { name: why } }.
 
-/** Requests in flight at once; after each batch the loop yields so timers and I/O still run. */
-const BATCH = 8
-/** Batches per slice: short enough to interleave finely, long enough for getrusage's µs clock. */
+/** Batches per slice (after each batch the loop yields so timers and I/O still run): short enough to interleave finely, long enough for getrusage's µs clock. */
 const SLICE_BATCHES = 16
 
 const [secondsText, ...names] = process.argv.slice(2)
@@ -30,37 +29,14 @@ for (const name of names) {
     continue
   }
   await built.app.ready()
-  // Cold variants bring many cookies, sent in turn; the others one. Every variant goes through
-  // the same rotation so the loop costs them all the same.
-  const cookies = built.cookies ?? [built.cookie]
-  runs.push({
-    name,
-    app: built.app,
-    cookieBytes: built.cookie.length,
-    inputs: cookies.map((cookie) => ({ method: 'GET', url: '/measure', headers: { cookie } })),
-    next: 0,
-    requests: 0,
-    cpu: 0,
-    wall: 0,
-    non2xx: 0,
-    status: 0,
-    setCookie: false
-  })
+  runs.push({ name, app: built.app, cookieBytes: built.cookie.length, injector: createInjector(built), cpu: 0, wall: 0 })
 }
 
 async function slice (run, measured) {
   const cpuBefore = process.cpuUsage()
   const wallBefore = performance.now()
   for (let b = 0; b < SLICE_BATCHES; b++) {
-    const batch = []
-    for (let i = 0; i < BATCH; i++) batch.push(run.app.inject(run.inputs[run.next++ % run.inputs.length]))
-    for (const response of await Promise.all(batch)) {
-      if (!measured) continue
-      run.requests++
-      run.status = response.statusCode
-      if (response.statusCode < 200 || response.statusCode > 299) run.non2xx++
-      if (response.headers['set-cookie'] !== undefined) run.setCookie = true
-    }
+    await run.injector.batch(measured)
     await yieldToLoop()
   }
   if (!measured) return
@@ -80,16 +56,17 @@ for (const run of runs) await run.app.close()
 
 const results = {}
 for (const run of runs) {
+  const { requests, status, setCookie, non2xx } = run.injector.tally
   results[run.name] = {
-    status: run.status,
-    setCookie: run.setCookie,
+    status,
+    setCookie,
     cookieBytes: run.cookieBytes,
-    requests: run.requests,
-    rps: run.requests / (run.wall / 1e6),
-    cpuPerRequest: run.cpu / run.requests,
-    wallPerRequest: run.wall / run.requests,
+    requests,
+    rps: requests / (run.wall / 1e6),
+    cpuPerRequest: run.cpu / requests,
+    wallPerRequest: run.wall / requests,
     errors: 0,
-    non2xx: run.non2xx
+    non2xx
   }
 }
 console.log(JSON.stringify({ results, skipped }))

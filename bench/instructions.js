@@ -2,6 +2,7 @@ import { execFile, execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { buildVariant } from './variants.js'
+import { BATCH, createInjector } from './inject.js'
 
 // Instruction mode (`npm run bench -- --instructions`): CPU instructions per request, counted by
 // valgrind's callgrind, which counts what the CPU executes rather than timing it. On a shared
@@ -18,8 +19,6 @@ import { buildVariant } from './variants.js'
 
 const SELF = fileURLToPath(import.meta.url)
 const run = promisify(execFile)
-/** Requests in flight at once, as in the in-process mode. */
-const BATCH = 8
 
 /** Counts one variant under callgrind; resolves to a result shaped like the other modes'. */
 export async function measureInstructions (name, requests) {
@@ -57,21 +56,9 @@ async function child ([name, warmText, measuredText]) {
     return
   }
   await built.app.ready()
-  const cookies = built.cookies ?? [built.cookie]
-  const inputs = cookies.map((cookie) => ({ method: 'GET', url: '/measure', headers: { cookie } }))
-  let next = 0
-  const info = { status: 0, setCookie: false, cookieBytes: built.cookie.length, errors: 0, non2xx: 0 }
+  const injector = createInjector(built)
   const drive = async (total, measured) => {
-    for (let done = 0; done < total; done += BATCH) {
-      const batch = []
-      for (let i = 0; i < BATCH; i++) batch.push(built.app.inject(inputs[next++ % inputs.length]))
-      for (const response of await Promise.all(batch)) {
-        if (!measured) continue
-        info.status = response.statusCode
-        if (response.statusCode < 200 || response.statusCode > 299) info.non2xx++
-        if (response.headers['set-cookie'] !== undefined) info.setCookie = true
-      }
-    }
+    for (let done = 0; done < total; done += BATCH) await injector.batch(measured)
   }
   await drive(Number(warmText), false)
   // Returns once callgrind has switched: only the measured requests are counted.
@@ -80,7 +67,8 @@ async function child ([name, warmText, measuredText]) {
   await drive(Number(measuredText), true)
   instrument('off')
   await built.app.close()
-  console.log(JSON.stringify(info)) // from the measured run; the warm-up-only run's is not used
+  const { status, setCookie, non2xx } = injector.tally
+  console.log(JSON.stringify({ status, setCookie, non2xx, errors: 0, cookieBytes: built.cookie.length }))
 }
 
 if (process.argv[1] === SELF) await child(process.argv.slice(2))
