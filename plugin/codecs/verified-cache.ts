@@ -15,12 +15,21 @@ import type { Codec, Decoded, InvalidReason } from './codec.js'
 // - bounded: at most LIMIT entries (oldest dropped first), each a value under 4096 bytes plus
 //   its payload text (at most 256 KiB for a compressed flask cookie: 512 such entries are
 //   128 MiB, so flask payloads over 16 KiB are not remembered).
+//
+// Entries are found by the value's last KEY_CHARS characters, then the whole value must be equal.
+// Every format ends in its MAC or tag (at least 27 base64url characters), so the tail already
+// tells verified cookies apart, and a map key of 24 characters is hashed in a fixed time where
+// the whole value (up to 4 KB) would be hashed on every request. A value that shares a
+// remembered tail but differs anywhere else is simply a miss and goes through full verification.
 
 const LIMIT = 512
+const KEY_CHARS = 24
 /** Payload texts above this (only inflated flask cookies get there) are read the full way every time. */
 const MAX_TEXT_CHARS = 16 * 1024
 
-type Verified = Omit<Decoded, 'data'>
+interface Verified extends Omit<Decoded, 'data'> {
+  value: string
+}
 
 export function withVerifiedCache (codec: Codec): Codec {
   const verified = new Map<string, Verified>()
@@ -28,9 +37,10 @@ export function withVerifiedCache (codec: Codec): Codec {
     encode: codec.encode,
     readData: codec.readData,
     decode (value: string): Decoded | InvalidReason {
-      const hit = verified.get(value)
+      const key = value.slice(-KEY_CHARS)
+      const hit = verified.get(key)
       // A fresh parse per request: the handler gets its own objects to change.
-      if (hit !== undefined) {
+      if (hit !== undefined && hit.value === value) {
         const { json, text, issuedAt, createdAt, id, permanent, keyIndex } = hit
         return { data: codec.readData(text), json, text, issuedAt, createdAt, id, permanent, keyIndex }
       }
@@ -38,7 +48,7 @@ export function withVerifiedCache (codec: Codec): Codec {
       if (typeof decoded === 'string' || decoded.text.length > MAX_TEXT_CHARS) return decoded
       if (verified.size >= LIMIT) verified.delete(verified.keys().next().value as string)
       const { json, text, issuedAt, createdAt, id, permanent, keyIndex } = decoded
-      verified.set(value, { json, text, issuedAt, createdAt, id, permanent, keyIndex })
+      verified.set(key, { value, json, text, issuedAt, createdAt, id, permanent, keyIndex })
       return decoded
     }
   }

@@ -397,6 +397,25 @@ t.test('a repeat of a verified cookie reads the same, and changes are still dete
   }
 })
 
+t.test('a cookie that differs from a remembered one in any character is verified, not remembered', async (t) => {
+  // The memory finds entries by the value's tail (its MAC or tag); the whole value must match.
+  for (const format of ['signed', 'encrypted', 'flask'] as const) {
+    const reasons: string[] = []
+    const app = await buildApp({ format, onInvalidCookie: (reason) => { reasons.push(reason) } }, counterRoutes)
+    t.teardown(() => app.close())
+    const [name, value] = cookiePair(await app.inject('/write')).split(/=(.*)/s) as [string, string]
+    t.equal((await app.inject({ url: '/read', headers: { cookie: `${name}=${value}` } })).body, '1', `${format}: remembered`)
+    // Each character in turn: whatever tail the memory is keyed by, most of these keep it.
+    const flips = [...value].map((char, i) => value.slice(0, i) + (char === 'A' ? 'B' : 'A') + value.slice(i + 1))
+    for (const forged of flips) {
+      const response = await app.inject({ url: '/read', headers: { cookie: `${name}=${forged}` } })
+      if (response.body !== '0') t.fail(`${format}: ${forged} was read as ${response.body}`)
+    }
+    t.equal(reasons.length, flips.length, `${format}: all ${flips.length} altered values were refused`)
+    t.notOk(reasons.includes('expired'), `${format}: refused for their shape or MAC, not their age`)
+  }
+})
+
 t.test('the verified-cookie memory is bounded and forgets the oldest', async (t) => {
   pinClock(t, T0)
   const app = await buildApp({}, counterRoutes)
