@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import autocannon from 'autocannon'
+import { setCookiePair } from './variants.js'
 
 // Socket mode: one variant's server in its own process, a warm-up, then one measured autocannon
 // run, with the server's own CPU time read from /proc around the measured run only.
@@ -46,7 +47,7 @@ export async function startServer (variant, nodeArgs = []) {
     await stopServer(child)
     return { skip: info.skip }
   }
-  return { child, port: info.port, cookie: info.cookie, cookies: info.cookies }
+  return { child, port: info.port, cookie: info.cookie, cookies: info.cookies, chained: info.chained === true }
 }
 
 export async function stopServer (child) {
@@ -75,12 +76,18 @@ function rotation (cookies) {
   return () => cookies[next++ % cookies.length]
 }
 
-function load (port, nextCookie, seconds) {
+function load (port, nextCookie, seconds, chained) {
+  // A chained variant's connections each keep the cookie they were last given (autocannon keeps
+  // one context per connection), starting from the seeded one.
+  const cookieFor = chained ? (context) => (context.cookie ??= nextCookie()) : () => nextCookie()
   return autocannon({
     url: `http://127.0.0.1:${port}/measure`,
     // autocannon rebuilds a request that has a setupRequest before every send. Single-cookie
     // variants go the same way, so the client costs every variant the same on a shared machine.
-    requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, cookie: nextCookie() } }) }],
+    requests: [{
+      setupRequest: (request, context) => ({ ...request, headers: { ...request.headers, cookie: cookieFor(context) } }),
+      onResponse: chained ? (status, body, context, headers) => { context.cookie = setCookiePair(headers['set-cookie']) ?? context.cookie } : undefined
+    }],
     connections: CONNECTIONS,
     pipelining: 1,
     duration: seconds
@@ -88,12 +95,12 @@ function load (port, nextCookie, seconds) {
 }
 
 /** Warm-up then a measured run against a started server; `cookies` (cold variants) rotate per request. */
-export async function measureSocket ({ child, port, cookie, cookies = [cookie] }, { duration, warmup }) {
+export async function measureSocket ({ child, port, cookie, cookies = [cookie], chained }, { duration, warmup }) {
   const nextCookie = rotation(cookies)
   const { status, setCookie } = await probe(port, nextCookie())
-  if (warmup > 0) await load(port, nextCookie, warmup)
+  if (warmup > 0) await load(port, nextCookie, warmup, chained)
   const before = processCpuMicros(child.pid)
-  const result = await load(port, nextCookie, duration)
+  const result = await load(port, nextCookie, duration, chained)
   const cpu = processCpuMicros(child.pid) - before
   const answered = result['2xx'] + result.non2xx
   return {

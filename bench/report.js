@@ -120,6 +120,12 @@ export function checkTargets (summary, { instructions = false } = {}) {
       overCookie(cold) / (instructions ? 1000 : 1), instructions ? 'k' : 'µs')
     infoRatio(`${cold} vs secure-read-cold: their overhead ÷ ours (over bare)`, overBare('secure-read-cold'), overBare(cold))
   }
+  // As a browser does: each request brings the cookie the previous response set. Ours remembers
+  // the cookies it issues, so this should cost about what the replayed write does.
+  infoRatio('ours-signed-write-chained vs secure-write-chained: their overhead ÷ ours (over bare)',
+    overBare('secure-write-chained'), overBare('ours-signed-write-chained'))
+  infoRatio('ours-signed-write-chained vs ours-signed-write: overhead ratio (over bare), expected ≈ 1',
+    overBare('ours-signed-write-chained'), overBare('ours-signed-write'))
   // secure-session caches nothing, so ≈ 1 here says the rotation itself costs the server nothing.
   infoRatio('secure-read-cold vs secure-read: overhead ratio (over bare), expected ≈ 1',
     overBare('secure-read-cold'), overBare('secure-read'))

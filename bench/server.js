@@ -1,8 +1,9 @@
 import { buildVariant } from './variants.js'
 
 // One benchmarked server: `node bench/server.js <variant>`. Listens on 127.0.0.1, a random port,
-// and prints one JSON line for run.js: { port, cookie, cookies? } or { skip } when the variant
-// cannot run (cookies: a cold variant's list to rotate through).
+// and prints one JSON line for run.js: { port, cookie, cookies?, chained? } or { skip } when the
+// variant cannot run (cookies: a cold variant's list to rotate through; chained: clients send
+// back the cookie they were last given).
 // It is a process of its own so that /proc/<pid>/stat counts exactly this app's CPU time.
 
 const name = process.argv[2]
@@ -17,7 +18,7 @@ if (built.skip !== undefined) {
   process.exit(0)
 }
 
-const { app, cookie, cookies } = built
+const { app, cookie, cookies, chained } = built
 await app.listen({ host: '127.0.0.1', port: 0 })
 
 // Exiting normally (not killed) lets `node --cpu-prof` write its profile.
@@ -27,4 +28,4 @@ process.once('SIGINT', stop)
 // If run.js dies, its end of our stdin closes: never linger as an orphan.
 process.stdin.on('end', stop).resume()
 
-console.log(JSON.stringify({ port: app.server.address().port, cookie, cookies }))
+console.log(JSON.stringify({ port: app.server.address().port, cookie, cookies, chained }))

@@ -122,15 +122,25 @@ function fastifySessionApp (action) {
   return sessionApp(register, getSet, action, 'small')
 }
 
+/** Marks a variant whose clients keep the cookie each response sets and send it next (bench/inject.js, measure.js). */
+function chained (build) {
+  return async () => ({ ...(await build()), chained: true })
+}
+
+/** The `name=value` of a response's first Set-Cookie (header as Node or autocannon give it), or undefined. */
+export function setCookiePair (header) {
+  const first = Array.isArray(header) ? header[0] : header
+  return first === undefined ? undefined : first.split(';', 1)[0]
+}
+
 /** Stores the session through the app itself and returns the `name=value` its Set-Cookie carried. */
 async function seedCookie (app, query = '') {
   const response = await app.inject({ method: 'GET', url: `/seed${query}` })
-  const header = response.headers['set-cookie']
-  const first = Array.isArray(header) ? header[0] : header
-  if (response.statusCode !== 200 || first === undefined) {
+  const pair = setCookiePair(response.headers['set-cookie'])
+  if (response.statusCode !== 200 || pair === undefined) {
     throw new Error(`seeding failed: ${response.statusCode} ${response.body}`)
   }
-  return first.split(';', 1)[0]
+  return pair
 }
 
 /**
@@ -194,6 +204,9 @@ export const VARIANTS = [
     format,
     build: oursApp(format, 'read', 'cold')
   })),
+  // Each client sends back the cookie its last response set, as a browser does: every request
+  // carries a cookie the server issued one request earlier, never one it has seen before.
+  { name: 'ours-signed-write-chained', what: 'ours (signed), write 1 key, each client sending the cookie it was last given', build: chained(oursApp('signed', 'write')) },
   { name: 'ours-signed-large-read', what: 'ours (signed), ~3.9 KB cookie, read 2 keys', build: oursApp('signed', 'read', 'large') },
   { name: 'ours-signed-large-write', what: 'ours (signed), ~3.9 KB cookie, write 1 key', build: oursApp('signed', 'write', 'large') },
   { name: 'secure-untouched', what: '@fastify/secure-session, route never touches it', build: secureSessionApp('untouched') },
@@ -201,6 +214,7 @@ export const VARIANTS = [
   // secure-session remembers nothing: this should match secure-read, a check on the method.
   { name: 'secure-read-cold', what: '@fastify/secure-session, read 2 keys, a different cookie every request', build: secureSessionApp('read', 'cold') },
   { name: 'secure-write', what: '@fastify/secure-session, write 1 key', build: secureSessionApp('write') },
+  { name: 'secure-write-chained', what: '@fastify/secure-session, write 1 key, each client sending the cookie it was last given', build: chained(secureSessionApp('write')) },
   { name: 'secure-large-read', what: '@fastify/secure-session, ~3.9 KB cookie, read 2 keys', build: secureSessionApp('read', 'large') },
   { name: 'secure-large-write', what: '@fastify/secure-session, ~3.9 KB cookie, write 1 key', build: secureSessionApp('write', 'large') },
   { name: 'session-read', what: '@fastify/session (memory store), read 2 keys', build: fastifySessionApp('read') },

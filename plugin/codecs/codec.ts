@@ -44,6 +44,13 @@ export interface Codec {
   decode (value: string): Decoded | InvalidReason
   /** Fresh live data from a `text` this codec's decode verified and read once before. */
   readData (text: string): SessionRecord
+  /**
+   * The `text` decode would return for the cookie encode makes from `input`, for formats where
+   * decoding their own cookie gives back exactly `input` (its json, times, id and flag): such
+   * cookies are remembered as verified the moment they are issued. Left out by flask, whose
+   * cookies carry no id nor creation time and keep Dates to the second.
+   */
+  textFor? (input: EncodeInput): string
 }
 
 /** Browsers keep at most 4096 bytes of name=value per cookie. */

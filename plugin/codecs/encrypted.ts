@@ -61,6 +61,8 @@ export function createEncryptedCodec (secrets: Buffer[], cookieName: string): Co
     },
 
     readData: parse,
+    // decode's text is serialize(parse(json)): the json itself, since serialize's output parses back to the same text.
+    textFor: ({ json }) => json,
 
     decode (value: string): Decoded | InvalidReason {
       const match = SHAPE.exec(value)

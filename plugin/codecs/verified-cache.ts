@@ -1,4 +1,4 @@
-import type { Codec, Decoded, InvalidReason } from './codec.js'
+import { MAX_COOKIE_BYTES, type Codec, type Decoded, type EncodeInput, type InvalidReason } from './codec.js'
 
 // A browser sends the same cookie on every request until the session changes. Verifying a MAC
 // or decrypting costs far more than a map lookup (createHmac alone is most of a signed read), so
@@ -8,8 +8,8 @@ import type { Codec, Decoded, InvalidReason } from './codec.js'
 // that send tuples and UUIDs back to Flask as such).
 //
 // Why this is safe:
-// - only a value that fully verified is ever stored, and only the identical text hits: the cache
-//   cannot make a forged or altered cookie pass;
+// - only a value that fully verified, or that this codec has just issued, is ever stored, and
+//   only the identical text hits: the cache cannot make a forged or altered cookie pass;
 // - time limits are not cached: persistence checks issuedAt/createdAt on every request;
 // - each plugin registration has its own codec and cache, so a key change starts empty;
 // - bounded: at most LIMIT entries (oldest dropped first), each a value under 4096 bytes plus
@@ -21,6 +21,10 @@ import type { Codec, Decoded, InvalidReason } from './codec.js'
 // tells verified cookies apart, and a map key of 24 characters is hashed in a fixed time where
 // the whole value (up to 4 KB) would be hashed on every request. A value that shares a
 // remembered tail but differs anywhere else is simply a miss and goes through full verification.
+//
+// A cookie is remembered when it is issued, too (formats with `textFor`): the browser sends it
+// on its next request, so a session written on every request (a counter, a flash message)
+// would otherwise pay the full verification every time.
 
 const LIMIT = 512
 const KEY_CHARS = 24
@@ -33,12 +37,23 @@ interface Verified extends Omit<Decoded, 'data'> {
 
 export function withVerifiedCache (codec: Codec): Codec {
   const verified = new Map<string, Verified>()
+  function remember (entry: Verified): void {
+    if (verified.size >= LIMIT) verified.delete(verified.keys().next().value as string)
+    verified.set(entry.value.slice(-KEY_CHARS), entry)
+  }
+  const { textFor } = codec
   return {
-    encode: codec.encode,
+    encode (input: EncodeInput): string {
+      const value = codec.encode(input)
+      // Too large a value is refused before it is sent (and would never be looked up).
+      if (textFor === undefined || value.length > MAX_COOKIE_BYTES) return value
+      const { json, issuedAt, createdAt, id, permanent } = input
+      remember({ value, json, text: textFor(input), issuedAt, createdAt, id, permanent, keyIndex: 0 })
+      return value
+    },
     readData: codec.readData,
     decode (value: string): Decoded | InvalidReason {
-      const key = value.slice(-KEY_CHARS)
-      const hit = verified.get(key)
+      const hit = verified.get(value.slice(-KEY_CHARS))
       // A fresh parse per request: the handler gets its own objects to change.
       if (hit !== undefined && hit.value === value) {
         const { json, text, issuedAt, createdAt, id, permanent, keyIndex } = hit
@@ -46,9 +61,8 @@ export function withVerifiedCache (codec: Codec): Codec {
       }
       const decoded = codec.decode(value)
       if (typeof decoded === 'string' || decoded.text.length > MAX_TEXT_CHARS) return decoded
-      if (verified.size >= LIMIT) verified.delete(verified.keys().next().value as string)
       const { json, text, issuedAt, createdAt, id, permanent, keyIndex } = decoded
-      verified.set(key, { value, json, text, issuedAt, createdAt, id, permanent, keyIndex })
+      remember({ value, json, text, issuedAt, createdAt, id, permanent, keyIndex })
       return decoded
     }
   }
