@@ -32,6 +32,7 @@ export function loadSession (state: SessionState): void {
 
   state.data = decoded.data
   state.json = decoded.json
+  state.pristine = decoded.pristine
   state.isNew = false
   state.fromCookie = true
   state.id = decoded.id

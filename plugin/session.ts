@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import { FST_SESSION_INVALID_KEY } from './errors.js'
 import { randomBytesFromPool } from './random.js'
 import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions, type ResolvedOptions } from './options.js'
-import { assertStorable, copy, serialize, type SessionRecord } from './values.js'
+import { assertStorable, copy, equalsParsed, serialize, type SessionRecord } from './values.js'
 
 // The session object handlers see: plain data behind a Proxy, plus a few methods and flags.
 // It knows nothing of cookies or crypto: loading is a function handed in, saving is
@@ -76,11 +76,18 @@ export class SessionState {
   /** serialize(data) as loaded ('{}' for a new session), to detect changes by value. */
   json = '{}'
   /**
-   * The data may no longer match `json`: something was written, or a live object or array was
-   * handed out (the handler may change it in place). Until then `json` is still the data's text
-   * and saving skips re-serialising: a handler that only reads strings and numbers costs no JSON.
+   * What the data was loaded from, parsed once and never handed out (a remembered cookie's), or
+   * undefined. Comparing the data with it tells whether `json` still holds, without serialising.
    */
-  touched = false
+  pristine: SessionRecord | undefined = undefined
+  /** Something was written (set, delete, pop, clear, regenerate): only serialising tells what changed. */
+  written = false
+  /**
+   * A live object or array was handed out: the handler may change it in place. Until this or a
+   * write, `json` is still the data's text and saving skips re-serialising: a handler that only
+   * reads strings and numbers costs no JSON.
+   */
+  exposed = false
   isNew = true
   /** A valid cookie came with the request (so emptying the session must delete it). */
   fromCookie = false
@@ -119,7 +126,8 @@ export class SessionState {
 
   /** The canonical text of the data as it is now; throws if something unstorable was put in an object. */
   currentJson (): string {
-    return this.touched ? serialize(this.data) : this.json
+    const unchanged = !this.written && (!this.exposed || (this.pristine !== undefined && equalsParsed(this.data, this.pristine)))
+    return unchanged ? this.json : serialize(this.data)
   }
 
   get modified (): boolean {
@@ -128,13 +136,13 @@ export class SessionState {
 
   /** A value about to be handed to the handler: objects and arrays are live, so changes become possible. */
   expose (value: unknown): unknown {
-    if (typeof value === 'object' && value !== null) this.touched = true
+    if (typeof value === 'object' && value !== null) this.exposed = true
     return value
   }
 
   setValue (key: string, value: unknown): void {
     if (key === '__proto__') throw new FST_SESSION_INVALID_KEY('"__proto__" cannot be a session key')
-    this.load().touched = true
+    this.load().written = true
     if (value === undefined) {
       delete this.data[key]
       return
@@ -170,13 +178,13 @@ const methods: Record<string, (this: unknown, ...args: never[]) => unknown> = {
     if (!Object.hasOwn(state.data, key)) return defaultValue
     const value = state.data[key]
     delete state.data[key]
-    state.touched = true
+    state.written = true
     return value
   },
   clear () {
     const state = stateOf(this).load()
     state.data = Object.create(null)
-    state.touched = true
+    state.written = true
   },
   data () {
     return copy(stateOf(this).load().data)
@@ -194,7 +202,7 @@ const methods: Record<string, (this: unknown, ...args: never[]) => unknown> = {
       if (Object.hasOwn(state.data, key)) kept[key] = state.data[key]
     }
     state.data = kept
-    state.touched = true
+    state.written = true
     state.id = newSessionId()
     state.createdAt = nowSeconds()
     state.isNew = true
@@ -245,7 +253,7 @@ const handler: ProxyHandler<SessionState> = {
   deleteProperty (state, key) {
     if (typeof key === 'string' && !RESERVED.has(key)) {
       delete state.load().data[key]
-      state.touched = true
+      state.written = true
     }
     return true
   },

@@ -34,6 +34,11 @@ export interface Decoded extends Omit<SessionMeta, 'id'> {
   json: string
   /** The verified payload text `readData` rebuilds `data` from (for the verified-cookie cache). */
   text: string
+  /**
+   * The same data as `data`, parsed apart and never to be handed out or changed: set when the
+   * cookie came from the verified-cookie memory, so change detection can compare with it.
+   */
+  pristine?: SessionRecord
   /** Index of the secret that verified it: 0 is current, more is a fallback (re-issued). */
   keyIndex: number
 }
@@ -44,6 +49,11 @@ export interface Codec {
   decode (value: string): Decoded | InvalidReason
   /** Fresh live data from a `text` this codec's decode verified and read once before. */
   readData (text: string): SessionRecord
+  /**
+   * Fresh live data copied from `readData`'s result, cheaper than reading the text again. Left
+   * out by flask, whose data carries marks (tuple, UUID, Markup) kept beside the objects.
+   */
+  copyData? (pristine: SessionRecord): SessionRecord
   /**
    * The `text` decode would return for the cookie encode makes from `input`, for formats where
    * decoding their own cookie gives back exactly `input` (its json, times, id and flag): such

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { deriveKey } from '../keys.js'
 import { randomBytesFromPool } from '../random.js'
-import { parse, serialize } from '../values.js'
+import { cloneParsed, parse, serialize } from '../values.js'
 import * as base64url from './base64url.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
 
@@ -61,6 +61,7 @@ export function createEncryptedCodec (secrets: Buffer[], cookieName: string): Co
     },
 
     readData: parse,
+    copyData: cloneParsed,
     // decode's text is serialize(parse(json)): the json itself, since serialize's output parses back to the same text.
     textFor: ({ json }) => json,
 

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { deriveKey } from '../keys.js'
-import { parse, serialize } from '../values.js'
+import { cloneParsed, parse, serialize } from '../values.js'
 import * as base64url from './base64url.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
 
@@ -39,6 +39,7 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string): Codec
     },
 
     readData: parse,
+    copyData: cloneParsed,
     // decode's text is serialize(parse(json)): the json itself, since serialize's output parses back to the same text.
     textFor: ({ json }) => json,
 

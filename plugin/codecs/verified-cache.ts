@@ -3,9 +3,11 @@ import { MAX_COOKIE_BYTES, type Codec, type Decoded, type EncodeInput, type Inva
 // A browser sends the same cookie on every request until the session changes. Verifying a MAC
 // or decrypting costs far more than a map lookup (createHmac alone is most of a signed read), so
 // cookies that already verified are remembered by their exact text, and a repeat skips the
-// crypto, base64, inflating and UTF-8 decoding: only the payload text is read again, by the
-// codec (`readData`), so each request gets its own live objects (and, for flask, the marks
-// that send tuples and UUIDs back to Flask as such).
+// crypto, base64, inflating and UTF-8 decoding. Each request still gets its own live objects:
+// the data is parsed once at the first repeat and kept aside ("pristine", never handed out),
+// later repeats get a copy of it (`copyData`), or for flask the payload text read again
+// (`readData`, which restores the marks that send tuples and UUIDs back to Flask as such).
+// The pristine data also lets change detection compare instead of serialising (session.ts).
 //
 // Why this is safe:
 // - only a value that fully verified, or that this codec has just issued, is ever stored, and
@@ -41,7 +43,7 @@ export function withVerifiedCache (codec: Codec): Codec {
     if (verified.size >= LIMIT) verified.delete(verified.keys().next().value as string)
     verified.set(entry.value.slice(-KEY_CHARS), entry)
   }
-  const { textFor } = codec
+  const { textFor, copyData } = codec
   return {
     encode (input: EncodeInput): string {
       const value = codec.encode(input)
@@ -57,7 +59,10 @@ export function withVerifiedCache (codec: Codec): Codec {
       // A fresh parse per request: the handler gets its own objects to change.
       if (hit !== undefined && hit.value === value) {
         const { json, text, issuedAt, createdAt, id, permanent, keyIndex } = hit
-        return { data: codec.readData(text), json, text, issuedAt, createdAt, id, permanent, keyIndex }
+        // Parsed once, at the first repeat; later repeats copy it (or, for flask, read the text).
+        const pristine = hit.pristine ??= codec.readData(text)
+        const data = copyData === undefined ? codec.readData(text) : copyData(pristine)
+        return { data, pristine, json, text, issuedAt, createdAt, id, permanent, keyIndex }
       }
       const decoded = codec.decode(value)
       if (typeof decoded === 'string' || decoded.text.length > MAX_TEXT_CHARS) return decoded
