@@ -220,8 +220,10 @@ export function cloneParsed (record: SessionRecord): SessionRecord {
 function cloneValue (value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value
   if (Array.isArray(value)) {
-    const out: unknown[] = new Array(value.length)
-    for (let i = 0; i < value.length; i++) out[i] = cloneValue(value[i])
+    // Pushed, not preallocated: `new Array(n)` makes a holey array, which JSON.stringify walks
+    // the slow way, element by element through the prototype chain.
+    const out: unknown[] = []
+    for (let i = 0; i < value.length; i++) out.push(cloneValue(value[i]))
     return out
   }
   if (value instanceof Date) return new Date(value.getTime())
