@@ -32,6 +32,12 @@ const LIMIT = 512
 const KEY_CHARS = 24
 /** Payload texts above this (only inflated flask cookies get there) are read the full way every time. */
 const MAX_TEXT_CHARS = 16 * 1024
+/**
+ * Parsed data takes several times the memory of its text (about 26 KB for a full 3.6 KB signed
+ * cookie), so it is kept only for texts that fit a cookie uncompressed: larger (inflated flask)
+ * ones are read from their text on every repeat.
+ */
+const MAX_PRISTINE_CHARS = 4096
 
 interface Verified extends Omit<Decoded, 'data'> {
   value: string
@@ -60,8 +66,8 @@ export function withVerifiedCache (codec: Codec): Codec {
       if (hit !== undefined && hit.value === value) {
         const { json, text, issuedAt, createdAt, id, permanent, keyIndex } = hit
         // Parsed once, at the first repeat; later repeats copy it (or, for flask, read the text).
-        const pristine = hit.pristine ??= codec.readData(text)
-        const data = copyData === undefined ? codec.readData(text) : copyData(pristine)
+        const pristine = hit.pristine ??= text.length > MAX_PRISTINE_CHARS ? undefined : codec.readData(text)
+        const data = copyData === undefined || pristine === undefined ? codec.readData(text) : copyData(pristine)
         return { data, pristine, json, text, issuedAt, createdAt, id, permanent, keyIndex }
       }
       const decoded = codec.decode(value)
