@@ -50,10 +50,10 @@ export interface Codec {
   /** Fresh live data from a `text` this codec's decode verified and read once before. */
   readData (text: string): SessionRecord
   /**
-   * Fresh live data copied from `readData`'s result, cheaper than reading the text again. Left
-   * out by flask, whose data carries marks (tuple, UUID, Markup) kept beside the objects.
+   * Fresh live data copied from `readData`'s result (with whatever the format keeps beside the
+   * objects, such as flask's tuple and UUID marks), cheaper than reading the text again.
    */
-  copyData? (pristine: SessionRecord): SessionRecord
+  copyData (pristine: SessionRecord): SessionRecord
   /**
    * The `text` decode would return for the cookie encode makes from `input`, for formats where
    * decoding their own cookie gives back exactly `input` (its json, times, id and flag): such

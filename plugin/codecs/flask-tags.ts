@@ -102,6 +102,35 @@ function readEscapedDict (body: unknown): SessionRecord {
   return object
 }
 
+/**
+ * A deep copy of what the reading side produced, marks included: the copy's tuples stay tuples
+ * and its UUID and Markup strings keep their Flask type, as in a fresh read of the same text.
+ */
+export function copyTagged (record: SessionRecord): SessionRecord {
+  return copyValue(record) as SessionRecord
+}
+
+function copyValue (value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  if (value instanceof Date) return new Date(value.getTime())
+  if (value instanceof Uint8Array) return Buffer.from(value)
+  let copy: Container
+  if (Array.isArray(value)) {
+    const items: unknown[] = []
+    for (const item of value) items.push(copyValue(item))
+    if (tuples.has(value)) tuples.add(items)
+    copy = items
+  } else {
+    const object: SessionRecord = {}
+    // Reading drops `__proto__` keys; were one there, `=` would set the prototype.
+    for (const key of Object.keys(value)) if (key !== PROTO) object[key] = copyValue((value as SessionRecord)[key])
+    copy = object
+  }
+  const marks = taggedStrings.get(value as Container)
+  if (marks !== undefined) taggedStrings.set(copy, new Map(marks))
+  return copy
+}
+
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 function readBytes (body: unknown): Buffer {

@@ -3,7 +3,7 @@ import { deflateSync, inflateSync } from 'node:zlib'
 import { serialize, type SessionRecord } from '../values.js'
 import * as base64url from './base64url.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
-import { dumpSession, untag } from './flask-tags.js'
+import { copyTagged, dumpSession, untag } from './flask-tags.js'
 
 // Flask's own session cookie, so a Flask app and this one can share a logged-in session:
 // itsdangerous URLSafeTimedSerializer as Flask configures it.
@@ -85,6 +85,8 @@ export function createFlaskCodec (secrets: Buffer[]): Codec {
       const issuedAt = time.readUIntBE(0, time.length)
       return { data, json, text, issuedAt, createdAt: issuedAt, permanent, keyIndex }
     },
+
+    copyData: copyTagged,
 
     readData (text: string): SessionRecord {
       const data = parsePayload(text) // a text decode() already accepted: no checks to repeat

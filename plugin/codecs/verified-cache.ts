@@ -5,9 +5,9 @@ import { MAX_COOKIE_BYTES, type Codec, type Decoded, type EncodeInput, type Inva
 // cookies that already verified are remembered by their exact text, and a repeat skips the
 // crypto, base64, inflating and UTF-8 decoding. Each request still gets its own live objects:
 // the data is parsed once at the first repeat and kept aside ("pristine", never handed out),
-// later repeats get a copy of it (`copyData`), or for flask the payload text read again
-// (`readData`, which restores the marks that send tuples and UUIDs back to Flask as such).
-// The pristine data also lets change detection compare instead of serialising (session.ts).
+// every repeat gets a copy of it (`copyData`, which for flask also copies the marks that send
+// tuples and UUIDs back to Flask as such). The pristine data also lets change detection compare
+// instead of serialising (session.ts).
 //
 // Why this is safe:
 // - only a value that fully verified, or that this codec has just issued, is ever stored, and
@@ -50,7 +50,7 @@ export function withVerifiedCache (codec: Codec): Codec {
     if (verified.size >= LIMIT) verified.delete(verified.keys().next().value as string)
     verified.set(entry.value.slice(-KEY_CHARS), entry)
   }
-  const { textFor, copyData } = codec
+  const { textFor } = codec
   return {
     encode (input: EncodeInput): string {
       const value = codec.encode(input)
@@ -61,13 +61,14 @@ export function withVerifiedCache (codec: Codec): Codec {
       return value
     },
     readData: codec.readData,
+    copyData: codec.copyData,
     decode (value: string): Decoded | InvalidReason {
       const hit = verified.get(value.slice(-KEY_CHARS))
       if (hit !== undefined && hit.value === value) {
         const { json, text, issuedAt, createdAt, id, permanent, keyIndex } = hit
-        // Parsed once, at the first repeat; later repeats copy it (or, for flask, read the text).
+        // Parsed once, at the first repeat, and copied for each.
         const pristine = hit.pristine ??= text.length > MAX_PRISTINE_CHARS ? undefined : codec.readData(text)
-        const data = copyData === undefined || pristine === undefined ? codec.readData(text) : copyData(pristine)
+        const data = pristine === undefined ? codec.readData(text) : codec.copyData(pristine)
         return { data, pristine, json, text, issuedAt, createdAt, id, permanent, keyIndex }
       }
       const decoded = codec.decode(value)

@@ -397,6 +397,26 @@ t.test('a repeat of a verified cookie reads the same, and changes are still dete
   }
 })
 
+t.test('on a repeat, a Date or bytes changed in place is saved, and the remembered cookie is unchanged', async (t) => {
+  // Repeats get copies of data parsed once: a copy sharing a Date or Buffer with that parse
+  // would let one request's in-place change leak into the next, and hide the change itself.
+  for (const format of ['signed', 'encrypted', 'flask'] as const) {
+    const app = await buildApp({ format }, (app) => {
+      app.get('/seed', async (request) => { Object.assign(request.session, { when: new Date(1_700_000_000_000), bytes: Buffer.from([1, 2, 3]) }); return 'ok' })
+      app.get('/later', async (request) => { (request.session.when as Date).setTime(1_700_000_060_000); return 'ok' })
+      app.get('/flip', async (request) => { (request.session.bytes as Buffer)[0] = 9; return 'ok' })
+      app.get('/dump', async (request) => ({ when: (request.session.when as Date).toISOString(), bytes: [...(request.session.bytes as Buffer)] }))
+    })
+    t.teardown(() => app.close())
+    const cookie = cookiePair(await app.inject('/seed'))
+    for (let i = 0; i < 3; i++) await app.inject({ url: '/dump', headers: { cookie } })
+    t.ok(sessionSetCookie(await app.inject({ url: '/later', headers: { cookie } })), `${format}: a Date moved in place is saved`)
+    t.ok(sessionSetCookie(await app.inject({ url: '/flip', headers: { cookie } })), `${format}: bytes changed in place are saved`)
+    t.same((await app.inject({ url: '/dump', headers: { cookie } })).json(), { when: '2023-11-14T22:13:20.000Z', bytes: [1, 2, 3] },
+      `${format}: the cookie still reads as it was written`)
+  }
+})
+
 t.test('a cookie that differs from a remembered one in any character is verified, not remembered', async (t) => {
   // The memory finds entries by the value's tail (its MAC or tag); the whole value must match.
   for (const format of ['signed', 'encrypted', 'flask'] as const) {
