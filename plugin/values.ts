@@ -212,26 +212,34 @@ export function copy (record: SessionRecord): SessionRecord {
 // data is compared with it: both cost a fraction of JSON.parse and of serialize, whose text is
 // only needed when something really changed.
 
-/** A deep copy of what `parse` returned: new objects, arrays, Dates and Buffers; strings shared. */
-export function cloneParsed (record: SessionRecord): SessionRecord {
-  return cloneValue(record) as SessionRecord
+/**
+ * A deep copy of what `parse` (or flask's reader) returned: new objects, arrays, Dates and
+ * Buffers; strings shared. `copied` is told of each object and array copied, for formats that
+ * keep facts beside them (flask's tuple and UUID marks).
+ */
+export function cloneParsed (record: SessionRecord, copied?: (original: object, copy: object) => void): SessionRecord {
+  return cloneValue(record, copied) as SessionRecord
 }
 
-function cloneValue (value: unknown): unknown {
+function cloneValue (value: unknown, copied: ((original: object, copy: object) => void) | undefined): unknown {
   if (typeof value !== 'object' || value === null) return value
+  if (value instanceof Date) return new Date(value.getTime())
+  if (value instanceof Uint8Array) return Buffer.from(value)
+  let copy: object
   if (Array.isArray(value)) {
     // Pushed, not preallocated: `new Array(n)` makes a holey array, which JSON.stringify walks
     // the slow way, element by element through the prototype chain.
-    const out: unknown[] = []
-    for (let i = 0; i < value.length; i++) out.push(cloneValue(value[i]))
-    return out
+    const items: unknown[] = []
+    for (let i = 0; i < value.length; i++) items.push(cloneValue(value[i], copied))
+    copy = items
+  } else {
+    const object: SessionRecord = {}
+    // parse never leaves a `__proto__` key; were one there, `=` would set the prototype.
+    for (const key of Object.keys(value)) if (key !== PROTO) object[key] = cloneValue((value as SessionRecord)[key], copied)
+    copy = object
   }
-  if (value instanceof Date) return new Date(value.getTime())
-  if (value instanceof Uint8Array) return Buffer.from(value)
-  const out: SessionRecord = {}
-  // parse never leaves a `__proto__` key; were one there, `=` would set the prototype.
-  for (const key of Object.keys(value)) if (key !== PROTO) out[key] = cloneValue((value as SessionRecord)[key])
-  return out
+  copied?.(value, copy)
+  return copy
 }
 
 /**

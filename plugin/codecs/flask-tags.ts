@@ -1,5 +1,5 @@
 import { FST_SESSION_UNSTORABLE_VALUE } from '../errors.js'
-import type { SessionRecord } from '../values.js'
+import { cloneParsed, type SessionRecord } from '../values.js'
 
 // Flask's tagged JSON (flask/json/tag.py), read into the values our sessions hold and written
 // back the way Flask writes it: sorted keys (by code point, as Python sorts), no spaces, and
@@ -107,28 +107,13 @@ function readEscapedDict (body: unknown): SessionRecord {
  * and its UUID and Markup strings keep their Flask type, as in a fresh read of the same text.
  */
 export function copyTagged (record: SessionRecord): SessionRecord {
-  return copyValue(record) as SessionRecord
+  return cloneParsed(record, copyMarks)
 }
 
-function copyValue (value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value
-  if (value instanceof Date) return new Date(value.getTime())
-  if (value instanceof Uint8Array) return Buffer.from(value)
-  let copy: Container
-  if (Array.isArray(value)) {
-    const items: unknown[] = []
-    for (const item of value) items.push(copyValue(item))
-    if (tuples.has(value)) tuples.add(items)
-    copy = items
-  } else {
-    const object: SessionRecord = {}
-    // Reading drops `__proto__` keys; were one there, `=` would set the prototype.
-    for (const key of Object.keys(value)) if (key !== PROTO) object[key] = copyValue((value as SessionRecord)[key])
-    copy = object
-  }
-  const marks = taggedStrings.get(value as Container)
-  if (marks !== undefined) taggedStrings.set(copy, new Map(marks))
-  return copy
+function copyMarks (original: object, copy: object): void {
+  if (tuples.has(original as unknown[])) tuples.add(copy as unknown[])
+  const marks = taggedStrings.get(original as Container)
+  if (marks !== undefined) taggedStrings.set(copy as Container, new Map(marks))
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
