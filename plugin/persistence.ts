@@ -1,12 +1,11 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyReply } from 'fastify'
+import type { ResolvedCookieOptions } from './options.js'
 import { FST_SESSION_TOO_LARGE } from './errors.js'
 import { MAX_COOKIE_BYTES, type InvalidReason } from './codecs/codec.js'
 import { newSessionId, nowSeconds, type SessionState } from './session.js'
 
 // When to read and when to write the cookie, and with which attributes. The codec only turns
 // data into text; every rule about lifetimes, change detection and size lives here.
-
-type SerializeOptions = Parameters<FastifyInstance['serializeCookie']>[2]
 
 /** Clock difference tolerated between servers before a cookie counts as issued in the future. */
 const CLOCK_SKEW = 60
@@ -69,7 +68,7 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
   if (json === '{}') {
     // A new session that stayed empty has no cookie to delete; a loaded one that was emptied has.
     // (A valid cookie that held no data, e.g. Flask's `{"_permanent": true}`, is left alone on a read.)
-    if (state.fromCookie && (state.json !== '{}' || state.forced)) writeCookie(state, reply, '', { maxAge: 0, expires: new Date(0) })
+    if (state.fromCookie && (state.json !== '{}' || state.forced)) writeCookie(state, reply, '', lifetimeAttributes(0, 0))
     return
   }
 
@@ -92,9 +91,9 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
   if (state.permanent) {
     // The browser forgets the cookie when the server would refuse it: never past absoluteMaxAge.
     const lifetime = Math.min(config.maxAge, createdAt + config.absoluteMaxAge - now)
-    writeCookie(state, reply, value, { maxAge: lifetime, expires: new Date((now + lifetime) * 1000) })
+    writeCookie(state, reply, value, lifetimeAttributes(lifetime, now + lifetime))
   } else {
-    writeCookie(state, reply, value, {})
+    writeCookie(state, reply, value, '')
   }
 }
 
@@ -102,18 +101,40 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
  * Serialised by @fastify/cookie but written straight to the header, not through reply.setCookie:
  * that one is flushed by @fastify/cookie's own onSend hook, which runs before ours and, when the
  * app disabled its parsing hook, never flushes what is added after it.
+ *
+ * The attributes after `name=value` are the same on every response of a registration, so
+ * @fastify/cookie serialises them once (per Secure flag) and each response only joins the value
+ * and, for a lasting cookie, its lifetime: serialising all of it per response re-validated the
+ * same path and domain and re-scanned the value, about a tenth of a write. The value needs no
+ * encoding: every format writes only base64url characters and dots.
  */
-function writeCookie (state: SessionState, reply: FastifyReply, value: string, expiry: SerializeOptions): void {
-  const cookie = state.cookieOverrides ?? state.config.cookie
-  reply.header('set-cookie', reply.server.serializeCookie(state.config.cookieName, value, {
+function writeCookie (state: SessionState, reply: FastifyReply, value: string, expiry: string): void {
+  const { cookieOverrides, config, request } = state
+  const cookie = cookieOverrides ?? config.cookie
+  const secure = cookie.secure === 'auto' ? request.protocol === 'https' : cookie.secure
+  reply.header('set-cookie', `${config.cookieName}=${value}${expiry}${attributesOf(reply, cookie, secure)}`)
+}
+
+/** Max-Age for browsers that have it, Expires (seconds since the epoch) for those that do not. */
+function lifetimeAttributes (maxAge: number, expires: number): string {
+  return `; Max-Age=${maxAge}; Expires=${new Date(expires * 1000).toUTCString()}`
+}
+
+/** `; Path=/; HttpOnly; SameSite=Lax` and the like, for one set of resolved options. */
+const attributeTexts = new WeakMap<ResolvedCookieOptions, { secure?: string, plain?: string }>()
+
+function attributesOf (reply: FastifyReply, cookie: ResolvedCookieOptions, secure: boolean): string {
+  let texts = attributeTexts.get(cookie)
+  if (texts === undefined) attributeTexts.set(cookie, texts = {})
+  // Serialised with a one-letter name and no value: what follows `x=` is the attributes alone.
+  return (texts[secure ? 'secure' : 'plain'] ??= reply.server.serializeCookie('x', '', {
     path: cookie.path,
     domain: cookie.domain,
     httpOnly: cookie.httpOnly,
-    secure: cookie.secure === 'auto' ? state.request.protocol === 'https' : cookie.secure,
+    secure,
     sameSite: cookie.sameSite === false ? undefined : cookie.sameSite,
-    partitioned: cookie.partitioned ? true : undefined,
-    ...expiry
-  }))
+    partitioned: cookie.partitioned ? true : undefined
+  }).slice(2))
 }
 
 /** Adds Cookie to Vary, keeping what the route set: a shared cache must not serve one user's page to another. */

@@ -96,6 +96,7 @@ t.test('default cookie attributes: HttpOnly, SameSite=Lax, Path=/, Secure only o
   const secure = sessionSetCookie(await https.get('/write'))
   t.equal(secure?.secure, true, "secure: 'auto' sets Secure on https requests")
   t.equal((await https.get('/read')).body, '1', 'the browser sends the Secure cookie back over https')
+  t.notOk(sessionSetCookie(await app.inject('/write'))?.secure, 'and again none over http after an https response')
 })
 
 t.test('configured attributes: secure, sameSite, partitioned, httpOnly false, sameSite false', async (t) => {
