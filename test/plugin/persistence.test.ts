@@ -442,9 +442,14 @@ t.test('the verified-cookie memory is bounded and forgets the oldest', async (t)
   const app = await buildApp({}, counterRoutes)
   t.teardown(() => app.close())
   const first = cookiePair(await app.inject('/write'))
+  const inUse = cookiePair(await app.inject('/write'))
+  let inUseReads = 0
   for (let i = 0; i < 600; i++) {
     const cookie = cookiePair(await app.inject('/write'))
     await app.inject({ url: '/read', headers: { cookie } })
+    // Read now and then while hundreds of others are remembered: kept, or moved to the newer half.
+    if (i % 50 === 0 && (await app.inject({ url: '/read', headers: { cookie: inUse } })).body === '1') inUseReads++
   }
+  t.equal(inUseReads, 12, 'a cookie in use reads the same all along')
   t.equal((await app.inject({ url: '/read', headers: { cookie: first } })).body, '1', 'an evicted cookie verifies again')
 })
