@@ -29,7 +29,8 @@ type StringTag = typeof UUID | typeof MARKUP
 type Container = SessionRecord | unknown[]
 
 const tuples = new WeakSet<unknown[]>()
-const taggedStrings = new WeakMap<Container, Map<string, { tag: StringTag, text: string }>>()
+interface StringMark { tag: StringTag, text: string }
+const taggedStrings = new WeakMap<Container, Map<string, StringMark>>()
 
 /** What a UUID or Markup tag reads as, until its parent records it and keeps the bare string. */
 class TaggedString {
@@ -159,13 +160,20 @@ function isPlainObject (value: unknown): value is SessionRecord {
  * accepts; throws FST_SESSION_UNSTORABLE_VALUE for a Date Flask cannot read back.
  */
 export function dumpSession (data: SessionRecord, permanent: boolean): string {
-  const fields = Object.keys(data).filter((key) => key !== '_permanent' && data[key] !== undefined)
-  if (permanent) fields.push('_permanent')
-  const value = (key: string) => key === '_permanent' ? 'true' : write(data[key], taggedStrings.get(data)?.get(key))
-  return writeFields(fields, value)
+  const keys = definedKeys(data)
+  const own = keys.indexOf('_permanent')
+  if (own !== -1) keys.splice(own, 1)
+  if (permanent) keys.push('_permanent')
+  const json = writeFields(data, keys, permanent)
+  // Only strings can hold such characters (JSON's own syntax is ASCII), and JSON.stringify has
+  // already escaped those below ' ': one pass over the whole text escapes them all as Python does.
+  return NOT_PRINTABLE_ASCII.test(json) ? json.replace(EVERY_NOT_PRINTABLE_ASCII, escapeUnit) : json
 }
 
-function write (value: unknown, mark?: { tag: StringTag, text: string }): string {
+// Written by hand in loops, without closures or intermediate arrays: this runs on every write of
+// a flask cookie, and the map/filter/join version cost three times values.serialize on the same data.
+
+function write (value: unknown, mark: StringMark | undefined): string {
   switch (typeof value) {
     case 'string':
       if (mark?.text !== value) return string(value)
@@ -179,34 +187,55 @@ function write (value: unknown, mark?: { tag: StringTag, text: string }): string
       if (value instanceof Uint8Array) {
         return `{${string(BYTES)}:"${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}"}`
       }
-      if (Array.isArray(value)) {
-        const marks = taggedStrings.get(value)
-        const items = value.map((item, i) => write(item, marks?.get(String(i))))
-        return tuples.has(value) ? `{${string(TUPLE)}:[${items.join(',')}]}` : `[${items.join(',')}]`
-      }
-      return writeObject(value as SessionRecord)
+      if (Array.isArray(value)) return writeArray(value)
+      return writeFields(value as SessionRecord, definedKeys(value as SessionRecord), false)
     default: // boolean: values.ts has already refused everything else
       return String(value)
   }
 }
 
-function writeObject (object: SessionRecord): string {
-  const marks = taggedStrings.get(object)
-  const fields = Object.keys(object).filter((key) => object[key] !== undefined)
-  return writeFields(fields, (key) => write(object[key], marks?.get(key)))
+function writeArray (array: unknown[]): string {
+  const marks = taggedStrings.get(array)
+  let items = ''
+  for (let i = 0; i < array.length; i++) {
+    items += `${i === 0 ? '' : ','}${write(array[i], marks === undefined ? undefined : marks.get(String(i)))}`
+  }
+  return tuples.has(array) ? `{${string(TUPLE)}:[${items}]}` : `[${items}]`
 }
 
-function writeFields (keys: string[], value: (key: string) => string): string {
+/** `withPermanent`: the session's own object, whose `_permanent` key (if listed) is Flask's flag. */
+function writeFields (object: SessionRecord, keys: string[], withPermanent: boolean): string {
+  const marks = taggedStrings.get(object)
   if (keys.length === 1 && TAGS.has(keys[0] as string)) {
     const key = keys[0] as string
-    return `{${string(DICT)}:{${string(`${key}__`)}:${value(key)}}}`
+    return `{${string(DICT)}:{${string(`${key}__`)}:${write(object[key], marks?.get(key))}}}`
   }
-  return `{${keys.sort(byCodePoint).map((key) => `${string(key)}:${value(key)}`).join(',')}}`
+  if (keys.length > 1) keys.sort(byCodePoint)
+  let fields = ''
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string
+    const value = withPermanent && key === '_permanent' ? 'true' : write(object[key], marks?.get(key))
+    fields += `${i === 0 ? '' : ','}${string(key)}:${value}`
+  }
+  return `{${fields}}`
 }
 
-/** JSON string with every character outside ' '..'~' escaped, exactly as Python's ensure_ascii. */
+function definedKeys (object: SessionRecord): string[] {
+  const keys: string[] = []
+  for (const key of Object.keys(object)) if (object[key] !== undefined) keys.push(key)
+  return keys
+}
+
+const NOT_PRINTABLE_ASCII = /[\u007f-\uffff]/
+const EVERY_NOT_PRINTABLE_ASCII = /[\u007f-\uffff]/g
+
+/** A JSON string; dumpSession escapes what is outside ' '..'~' afterwards, as Python's ensure_ascii. */
 function string (text: string): string {
-  return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return JSON.stringify(text)
+}
+
+function escapeUnit (unit: string): string {
+  return `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`
 }
 
 /** Python sorts str by code point; JavaScript by UTF-16 unit, which puts U+10000.. before U+E000... */
