@@ -14,10 +14,11 @@ import { MAX_COOKIE_BYTES, type Codec, type Decoded, type EncodeInput, type Inva
 //   only the identical text hits: the cache cannot make a forged or altered cookie pass;
 // - time limits are not cached: persistence checks issuedAt/createdAt on every request;
 // - each plugin registration has its own codec and cache, so a key change starts empty;
-// - bounded: at most LIMIT entries (two generations of LIMIT / 2, see below), each a value under 4096 bytes, its
-//   payload text (at most 256 KiB for a compressed flask cookie: 512 such entries are 128 MiB,
-//   so flask payloads over 16 KiB are not remembered) and, for texts up to 4096 characters,
-//   their parsed data (about 16 MB for 512 full-size cookies, a few hundred KB for small ones).
+// - bounded: at most LIMIT entries (two generations of LIMIT / 2, see below), each a value under
+//   4096 bytes, its payload text (at most 256 KiB for a compressed flask cookie: 512 such entries
+//   are 128 MiB, so flask payloads over 16 KiB are not remembered) and, for texts up to 4096
+//   characters, their parsed data (about 16 MB for 512 full-size cookies, a few hundred KB for
+//   small ones).
 //
 // Entries are found by the value's last KEY_CHARS characters, then the whole value must be equal.
 // Every format ends in its MAC or tag (at least 27 base64url characters), so the tail already
