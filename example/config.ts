@@ -17,8 +17,14 @@ export interface ExampleConfig {
   permanent: boolean
   cookieSecure: CookieSecure
   cookieSameSite: CookieSameSite
+  /** SESSION_MAX_COOKIES: how many cookies a session may be split across (the plugin's maxCookies). */
+  maxCookies: number
+  /** SESSION_COMPRESS; undefined leaves the plugin's default for the format (on, except for 'encrypted'). */
+  compress: boolean | undefined
   username: string
   password: string
+  /** REDIS_URL: where "log out everywhere" keeps its times; unset = in memory, this process only. */
+  redisUrl: string | undefined
   /** Things the operator should know at start, logged by the server. */
   warnings: string[]
 }
@@ -29,6 +35,11 @@ export type Environment = Record<string, string | undefined>
 const DEFAULT_LIFETIME = 31 * 24 * 3600
 const DEFAULT_PASSWORD = 'secret'
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
+/**
+ * The plugin's own limit on maxCookies (three 4 KB cookies stay within Node's 16 KiB of request
+ * headers); the plugin checks it too, this only gives the variable's range in its own words.
+ */
+const MOST_COOKIES = 3
 
 export class ConfigError extends Error {
   constructor (readonly variable: string, message: string) {
@@ -60,6 +71,24 @@ function choice<T> (env: Environment, name: string, fallback: T, choices: Record
     throw new ConfigError(name, `must be one of ${Object.keys(choices).join(', ')}, got ${JSON.stringify(text)}`)
   }
   return choices[key] as T
+}
+
+/**
+ * A redis:// or rediss:// URL as node-redis reads it. The message never repeats the value: it
+ * may hold a password.
+ */
+function redisUrl (env: Environment): string | undefined {
+  const text = read(env, 'REDIS_URL')
+  if (text === undefined) return undefined
+  const expected = 'must be a URL like redis://localhost:6379 (redis://[user:password@]host[:port][/database], or rediss:// for TLS)'
+  if (!URL.canParse(text)) throw new ConfigError('REDIS_URL', `${expected}; this is not a URL`)
+  const url = new URL(text)
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError('REDIS_URL', `${expected}, got one starting with ${JSON.stringify(url.protocol)}`)
+  }
+  if (url.hostname === '') throw new ConfigError('REDIS_URL', `${expected}; this one has no host`)
+  if (!/^(\/\d*)?$/.test(url.pathname)) throw new ConfigError('REDIS_URL', `${expected}; the path must be a database number`)
+  return text
 }
 
 const BOOLEAN = { 1: true, true: true, yes: true, on: true, 0: false, false: false, no: false, off: false }
@@ -97,19 +126,25 @@ export function readConfig (env: Environment = process.env): ExampleConfig {
     permanent: choice(env, 'SESSION_PERMANENT', false, BOOLEAN),
     cookieSecure,
     cookieSameSite,
+    maxCookies: wholeNumber(env, 'SESSION_MAX_COOKIES', 1, 1, MOST_COOKIES),
+    compress: choice<boolean | undefined>(env, 'SESSION_COMPRESS', undefined, BOOLEAN),
     username: read(env, 'DEMO_USERNAME') ?? 'admin',
     password,
+    redisUrl: redisUrl(env),
     warnings
   }
 }
 
 // The plugin validates its options itself (the secret's length per format, the format's name,
-// the lifetime's upper bound); its messages name options, the operator set variables.
+// the lifetime's upper bound, several cookies with 'flask'); its messages name options, the
+// operator set variables.
 const OPTION_VARIABLES: Record<string, string> = {
   secret: 'SESSION_SECRET',
   format: 'SESSION_FORMAT',
   maxAge: 'SESSION_LIFETIME',
   permanent: 'SESSION_PERMANENT',
+  maxCookies: 'SESSION_MAX_COOKIES',
+  compress: 'SESSION_COMPRESS',
   'cookie.secure': 'SESSION_COOKIE_SECURE',
   'cookie.sameSite': 'SESSION_COOKIE_SAMESITE'
 }

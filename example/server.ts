@@ -16,6 +16,7 @@ async function start (): Promise<void> {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   process.stdout.write(`\nDemo running: open http://${host}:${port}/ (log in at http://${host}:${port}/login)\n\n`)
 
+  // app.close() also closes the "log out everywhere" store (its Redis connection, if any).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       app.close().then(() => process.exit(0), () => process.exit(1))

@@ -1,101 +1,126 @@
 import type { FastifyRequest } from 'fastify'
 import { FST_SESSION_INVALID_OPTION } from './errors.js'
 import { secretsFrom, MIN_SECRET_BYTES, type Secret } from './keys.js'
-import type { Codec, InvalidReason } from './codecs/codec.js'
+import { MAX_COOKIES, NODE_HEADER_LIMIT } from './chunks.js'
+import { MAX_COOKIE_BYTES, type Codec, type InvalidReason } from './codecs/codec.js'
+import { COOKIE_ATTRIBUTES, DEFAULT_COOKIE_OPTIONS, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions, type SerializeCookie } from './cookie-attributes.js'
 import { createEncryptedCodec } from './codecs/encrypted.js'
 import { createFlaskCodec, flaskKeyWarnings } from './codecs/flask.js'
 import { createSignedCodec } from './codecs/signed.js'
 import { withVerifiedCache } from './codecs/verified-cache.js'
+import type { SessionInfo } from './session-codec.js'
 
 // Option types, defaults and validation. Every mistake is reported at register, with a message
-// that says what to change, so a bad configuration never reaches a request.
+// that says what to change, so a bad configuration never reaches a request. The options that
+// decide what a cookie value holds (the codec's) are resolved on their own, for the standalone
+// codec; the plugin adds those about cookies and requests.
 
-export type SameSite = 'lax' | 'strict' | 'none'
-
-export interface CookieOptions {
-  /** Default '/'. */
-  path?: string
-  /** Default: none (host-only cookie). */
-  domain?: string
-  /** Default true: scripts cannot read the session cookie. */
-  httpOnly?: boolean
-  /** Default 'auto': Secure on https requests (request.protocol, so trustProxy is honoured). */
-  secure?: boolean | 'auto'
-  /** Default 'lax'. `false` sends no SameSite attribute. */
-  sameSite?: SameSite | false
-  /** Default false. CHIPS partitioned cookie; needs `secure: true`. */
-  partitioned?: boolean
-}
-
+export type { CookieOptions, SameSite, Priority } from './cookie-attributes.js'
 export type Format = keyof typeof FORMATS
 
-export interface CookieSessionOptions {
+/** What decides how a session is written into a cookie value and read back. */
+export interface SessionCodecOptions {
   /** Required. >= 32 bytes, or [current, ...fallbacks] to rotate keys. */
   secret: Secret | Secret[]
   /** Cookie format, default 'signed'. */
   format?: Format
-  /** Default 'session' (Flask's). */
+  /** Default 'session' (Flask's). Bound into the MAC (signed) or the AAD (encrypted). */
   cookieName?: string
   /** Seconds. Server-side age limit of every cookie and Expires/Max-Age of permanent ones. Default 31 days. */
   maxAge?: number
   /** Seconds since the session was created after which it ends, however active. Default: none. */
   absoluteMaxAge?: number
+  /**
+   * Deflate the payload when that makes the cookie shorter. Default true for 'signed' and 'flask'
+   * (as Flask does); false for 'encrypted', where compressing secrets beside data an attacker
+   * influences would leak them through the cookie's length (CRIME, BREACH).
+   */
+  compress?: boolean
+  /**
+   * How many cookies a session may be split across (`name`, `name.1`, `name.2`), from 1 (the
+   * default) to 3. Not with 'flask': Flask reads one cookie.
+   */
+  maxCookies?: number
+}
+
+export interface CookieSessionOptions extends SessionCodecOptions {
   /** Whether new sessions are permanent (cookie with Expires/Max-Age). Default false. */
   permanent?: boolean
-  /** Re-issue permanent sessions: true = every request, false = only when changed, n = once n s old. Default true. */
+  /**
+   * Re-issue unchanged permanent sessions: true = on every request, false = only when changed,
+   * n = once the cookie is n seconds old. Default: once it is a day old, or half of `maxAge` when
+   * that is shorter (true for format 'flask', as Flask does).
+   */
   refresh?: boolean | number
+  /** Attributes of the session cookie (validated by @fastify/cookie's serializer at register). */
   cookie?: CookieOptions
-  /** Called for every rejected cookie, e.g. to count them. Must not throw. */
-  onInvalidCookie?: (reason: InvalidReason, request: FastifyRequest) => void
+  /**
+   * Called for every rejected cookie, e.g. to count them. May be async; the request never waits
+   * for it, and a throw or rejection is logged, never a crash.
+   */
+  onInvalidCookie?: (reason: InvalidReason, request: FastifyRequest) => void | Promise<void>
+  /**
+   * Revocation: called with every valid cookie's session before any handler runs (in an
+   * onRequest hook that exists only when this option is set). Anything but `true` makes it an
+   * empty new session and deletes the cookie on the response; a throw or rejection is logged and
+   * the request gets an empty session (fail closed), the cookie left as it is. Typically one
+   * look-up in a store per request: a deny-list of session ids, or a per-user "valid after" time
+   * compared with `createdAt`.
+   */
+  validate?: (session: SessionInfo, request: FastifyRequest) => boolean | Promise<boolean>
 }
 
-export interface ResolvedCookieOptions {
-  path: string
-  domain: string | undefined
-  httpOnly: boolean
-  secure: boolean | 'auto'
-  sameSite: SameSite | false
-  partitioned: boolean
-}
-
-export interface ResolvedOptions {
+export interface ResolvedCodecOptions {
+  format: Format
   codec: Codec
   cookieName: string
   maxAge: number
   absoluteMaxAge: number
-  permanent: boolean
-  /** Age in seconds from which a permanent cookie is re-issued (0 = always, Infinity = never). */
-  refreshAfter: number
-  cookie: ResolvedCookieOptions
-  onInvalidCookie: ((reason: InvalidReason, request: FastifyRequest) => void) | undefined
+  maxCookies: number
+  /** The longest value the cookies may carry: maxCookies × 4096 (names included, so an upper bound). */
+  maxValueBytes: number
   /** Advice logged at register (e.g. a short Flask key). */
   warnings: readonly string[]
 }
 
+export interface ResolvedOptions extends ResolvedCodecOptions {
+  permanent: boolean
+  /** Age in seconds from which a permanent cookie is re-issued (0 = always, Infinity = never). */
+  refreshAfter: number
+  cookie: ResolvedCookieOptions
+  /** @fastify/cookie's serializer, for `session.options()`. */
+  serializeCookie: SerializeCookie
+  onInvalidCookie: ((reason: InvalidReason, request: FastifyRequest) => void | Promise<void>) | undefined
+  validate: ((session: SessionInfo, request: FastifyRequest) => boolean | Promise<boolean>) | undefined
+  /** Runs `log` the first time `key` is seen by this registration: warnings about a route, not about each request. */
+  warnOnce: (key: string, log: () => void) => void
+}
+
 const FORMATS = {
-  signed: { minSecretBytes: MIN_SECRET_BYTES, create: createSignedCodec },
-  encrypted: { minSecretBytes: MIN_SECRET_BYTES, create: createEncryptedCodec },
-  flask: { minSecretBytes: 1, create: createFlaskCodec, warnings: flaskKeyWarnings }
+  signed: { minSecretBytes: MIN_SECRET_BYTES, compress: true, create: createSignedCodec },
+  encrypted: { minSecretBytes: MIN_SECRET_BYTES, compress: false, create: createEncryptedCodec },
+  flask: { minSecretBytes: 1, compress: true, create: createFlaskCodec, warnings: flaskKeyWarnings }
 }
 
 const DAY = 24 * 3600
 /** Browsers cap cookie lifetimes at 400 days; a larger maxAge is almost surely milliseconds. */
 const MAX_LIFETIME = 400 * DAY
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const DOMAIN = /^\.?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
-// eslint-disable-next-line no-control-regex
-const PATH = /^\/[^\u0000-\u001f\u007f;]*$/
 
-const OPTION_NAMES = ['secret', 'format', 'cookieName', 'maxAge', 'absoluteMaxAge', 'permanent', 'refresh', 'cookie', 'onInvalidCookie']
-const COOKIE_NAMES = ['path', 'domain', 'httpOnly', 'secure', 'sameSite', 'partitioned']
+const CODEC_OPTION_NAMES = ['secret', 'format', 'cookieName', 'maxAge', 'absoluteMaxAge', 'compress', 'maxCookies']
+const OPTION_NAMES = [...CODEC_OPTION_NAMES, 'permanent', 'refresh', 'cookie', 'onInvalidCookie', 'validate']
 
 function invalid (message: string): never {
   throw new FST_SESSION_INVALID_OPTION(message)
 }
 
-function checkKnown (object: object, known: string[], where: string): void {
+function checkKnown (object: object, known: readonly string[], where: string): void {
   for (const key of Object.keys(object)) {
-    if (!known.includes(key)) invalid(`unknown option "${where}${key}"; valid options are ${known.join(', ')}`)
+    if (known.includes(key)) continue
+    const hint = where === 'cookie.' && (key === 'maxAge' || key === 'expires')
+      ? ' (the cookie\'s lifetime is the top-level "maxAge" option, in seconds)'
+      : ''
+    invalid(`unknown option "${where}${key}"${hint}; valid options are ${known.join(', ')}`)
   }
 }
 
@@ -115,15 +140,34 @@ function boolean (name: string, value: unknown, fallback: boolean): boolean {
   return value
 }
 
-// Fastify always hands a plugin an options object ({} when none was given).
-export function resolveOptions (options: CookieSessionOptions): ResolvedOptions {
-  checkKnown(options, OPTION_NAMES, '')
-
-  const formatName = options.format ?? 'signed'
-  if (!Object.hasOwn(FORMATS, formatName)) {
-    invalid(`"format" must be one of ${Object.keys(FORMATS).map((f) => `'${f}'`).join(', ')}, got ${String(formatName)}`)
+function cookieCount (value: unknown, formatName: Format): number {
+  if (value === undefined) return 1
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    invalid(`"maxCookies" must be a whole number from 1 to ${MAX_COOKIES}, got ${String(value)}`)
   }
-  const format = FORMATS[formatName]
+  if (value > MAX_COOKIES) {
+    invalid(`"maxCookies" is ${value}: ${value} cookies of up to ${MAX_COOKIE_BYTES} bytes could make the Cookie header alone ` +
+      `${value * MAX_COOKIE_BYTES} bytes, and Node refuses requests whose headers pass ${NODE_HEADER_LIMIT} bytes (431). ` +
+      `At most ${MAX_COOKIES} (${MAX_COOKIES * MAX_COOKIE_BYTES} bytes) leaves ${NODE_HEADER_LIMIT - MAX_COOKIES * MAX_COOKIE_BYTES} ` +
+      'for the request line, the other headers and the site\'s other cookies; store less in the session instead')
+  }
+  if (value > 1 && formatName === 'flask') {
+    invalid('"maxCookies" above 1 cannot be used with format \'flask\': Flask reads its session from one cookie and would ' +
+      'never see the others; store less in the session, or let compression (on by default) shrink it')
+  }
+  return value
+}
+
+/** The codec's options (also those of `createSessionCodec`); `known` lists every option name the caller accepts. */
+export function resolveCodecOptions (options: SessionCodecOptions, known: readonly string[] = CODEC_OPTION_NAMES): ResolvedCodecOptions {
+  if (options === null || typeof options !== 'object') invalid('options must be an object with at least "secret"')
+  checkKnown(options, known, '')
+
+  const format = options.format ?? 'signed'
+  if (!Object.hasOwn(FORMATS, format)) {
+    invalid(`"format" must be one of ${Object.keys(FORMATS).map((f) => `'${f}'`).join(', ')}, got ${String(format)}`)
+  }
+  const spec = FORMATS[format]
 
   const cookieName = options.cookieName ?? 'session'
   if (typeof cookieName !== 'string' || !TOKEN.test(cookieName)) {
@@ -132,11 +176,41 @@ export function resolveOptions (options: CookieSessionOptions): ResolvedOptions 
 
   const maxAge = seconds('maxAge', options.maxAge ?? 31 * DAY)
   const absoluteMaxAge = options.absoluteMaxAge === undefined ? Infinity : seconds('absoluteMaxAge', options.absoluteMaxAge)
-  if (formatName === 'flask' && absoluteMaxAge !== Infinity) {
+  if (format === 'flask' && absoluteMaxAge !== Infinity) {
     invalid('"absoluteMaxAge" cannot be used with format \'flask\': Flask cookies carry no creation time; use "maxAge"')
   }
+  const compress = boolean('compress', options.compress, spec.compress)
+  const maxCookies = cookieCount(options.maxCookies, format)
+  const maxValueBytes = maxCookies * MAX_COOKIE_BYTES
 
-  const refresh = options.refresh ?? true
+  const secrets = secretsFrom(options.secret, spec.minSecretBytes)
+  return {
+    format,
+    codec: withVerifiedCache(spec.create(secrets, cookieName, { compress, maxValueBytes }), maxValueBytes),
+    cookieName,
+    maxAge,
+    absoluteMaxAge,
+    maxCookies,
+    maxValueBytes,
+    warnings: 'warnings' in spec ? spec.warnings(secrets) : []
+  }
+}
+
+/**
+ * Fastify always hands a plugin an options object ({} when none was given). `serializeCookie` is
+ * @fastify/cookie's: the cookie attributes are checked by the very code that will write them.
+ */
+export function resolveOptions (options: CookieSessionOptions, serializeCookie: SerializeCookie): ResolvedOptions {
+  checkKnown(options, OPTION_NAMES, '')
+  const codecOptions = resolveCodecOptions(options, OPTION_NAMES)
+
+  // Re-issuing a permanent session on every request races with writes: a read-only request that
+  // answers after a concurrent write (a page and its XHR, two tabs) re-sends the data it loaded
+  // and the write is lost. So by default a cookie is re-issued only once it is a day old (or half
+  // of maxAge, when that is shorter): a read right after a write sends no cookie, and an active
+  // user's cookie still never gets within a day of expiring. Flask re-issues on every request
+  // (SESSION_REFRESH_EACH_REQUEST), so format 'flask' keeps that unless told otherwise.
+  const refresh = options.refresh ?? (codecOptions.format === 'flask' ? true : Math.min(DAY, Math.ceil(codecOptions.maxAge / 2)))
   let refreshAfter: number
   if (refresh === true) refreshAfter = 0
   else if (refresh === false) refreshAfter = Infinity
@@ -146,75 +220,31 @@ export function resolveOptions (options: CookieSessionOptions): ResolvedOptions 
   if (options.onInvalidCookie !== undefined && typeof options.onInvalidCookie !== 'function') {
     invalid('"onInvalidCookie" must be a function (reason, request) => void')
   }
+  if (options.validate !== undefined && typeof options.validate !== 'function') {
+    invalid('"validate" must be a function (session, request) => boolean | Promise<boolean>')
+  }
 
-  const cookie = resolveCookieOptions(options.cookie ?? {}, cookieName, defaultCookieOptions)
-  const secrets = secretsFrom(options.secret, format.minSecretBytes)
+  const cookieOptions = options.cookie ?? {}
+  if (cookieOptions === null || typeof cookieOptions !== 'object') invalid('"cookie" must be an object of cookie attributes')
+  checkKnown(cookieOptions, COOKIE_ATTRIBUTES, 'cookie.')
 
   return Object.freeze({
-    codec: withVerifiedCache(format.create(secrets, cookieName)),
-    cookieName,
-    maxAge,
-    absoluteMaxAge,
+    ...codecOptions,
     permanent: boolean('permanent', options.permanent, false),
     refreshAfter,
-    cookie,
+    cookie: resolveCookieOptions(cookieOptions, codecOptions.cookieName, DEFAULT_COOKIE_OPTIONS, serializeCookie),
+    serializeCookie,
     onInvalidCookie: options.onInvalidCookie,
-    warnings: 'warnings' in format ? format.warnings(secrets) : []
+    validate: options.validate,
+    warnOnce: onceEach()
   })
 }
 
-const defaultCookieOptions: ResolvedCookieOptions = Object.freeze({
-  path: '/',
-  domain: undefined,
-  httpOnly: true,
-  secure: 'auto',
-  sameSite: 'lax',
-  partitioned: false
-})
-
-/** Validates cookie attributes over `base`: used at register and by `session.options()`. */
-export function resolveCookieOptions (given: CookieOptions, cookieName: string, base: ResolvedCookieOptions): ResolvedCookieOptions {
-  if (given === null || typeof given !== 'object') invalid('"cookie" must be an object of cookie attributes')
-  checkKnown(given, COOKIE_NAMES, 'cookie.')
-
-  const path = given.path ?? base.path
-  if (typeof path !== 'string' || !PATH.test(path)) {
-    invalid(`"cookie.path" must start with "/" and contain no ";" or control characters, got ${JSON.stringify(path)}`)
+function onceEach (): (key: string, log: () => void) => void {
+  const seen = new Set<string>()
+  return (key, log) => {
+    if (seen.has(key)) return
+    seen.add(key)
+    log()
   }
-  const domain = Object.hasOwn(given, 'domain') ? given.domain : base.domain
-  if (domain !== undefined && (typeof domain !== 'string' || !DOMAIN.test(domain))) {
-    invalid(`"cookie.domain" must be a host name like "example.com", got ${JSON.stringify(domain)}`)
-  }
-  const secure = given.secure ?? base.secure
-  if (secure !== true && secure !== false && secure !== 'auto') {
-    invalid(`"cookie.secure" must be true, false or 'auto', got ${String(secure)}`)
-  }
-  let sameSite = given.sameSite ?? base.sameSite
-  if (typeof sameSite === 'string') sameSite = sameSite.toLowerCase() as SameSite
-  if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none' && sameSite !== false) {
-    invalid(`"cookie.sameSite" must be 'lax', 'strict', 'none' or false, got ${String(sameSite)}`)
-  }
-  const resolved: ResolvedCookieOptions = {
-    path,
-    domain,
-    httpOnly: boolean('cookie.httpOnly', given.httpOnly, base.httpOnly),
-    secure,
-    sameSite,
-    partitioned: boolean('cookie.partitioned', given.partitioned, base.partitioned)
-  }
-
-  // Browsers silently drop these combinations; refuse them here instead.
-  if (sameSite === 'none' && secure !== true) {
-    invalid('"cookie.sameSite: \'none\'" needs "cookie.secure: true" (browsers reject SameSite=None without Secure)')
-  }
-  if (resolved.partitioned && secure !== true) {
-    invalid('"cookie.partitioned: true" needs "cookie.secure: true" (browsers reject Partitioned without Secure)')
-  }
-  if (cookieName.startsWith('__Secure-') && secure !== true) {
-    invalid(`cookie name "${cookieName}" needs "cookie.secure: true" (the __Secure- prefix requires Secure)`)
-  }
-  if (cookieName.startsWith('__Host-') && (secure !== true || domain !== undefined || path !== '/')) {
-    invalid(`cookie name "${cookieName}" needs "cookie.secure: true", no "cookie.domain" and "cookie.path: '/'" (the __Host- prefix requires all three)`)
-  }
-  return Object.freeze(resolved)
 }

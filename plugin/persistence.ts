@@ -1,33 +1,26 @@
 import type { FastifyReply } from 'fastify'
-import type { ResolvedCookieOptions } from './options.js'
-import { FST_SESSION_TOO_LARGE } from './errors.js'
-import { MAX_COOKIE_BYTES, type InvalidReason } from './codecs/codec.js'
+import { chunkName, joinChunks, splitValue } from './chunks.js'
+import type { InvalidReason } from './codecs/codec.js'
+import { decodeValue, type SessionInfo } from './session-codec.js'
 import { newSessionId, nowSeconds, type SessionState } from './session.js'
+import { sizeReport, tooLarge } from './size-report.js'
 
 // When to read and when to write the cookie, and with which attributes. The codec only turns
 // data into text; every rule about lifetimes, change detection and size lives here.
 
-/** Clock difference tolerated between servers before a cookie counts as issued in the future. */
-const CLOCK_SKEW = 60
-
-/** Loads the request's cookie into a fresh state; any problem leaves an empty new session. */
+/** Loads the request's cookie(s) into a fresh state; any problem leaves an empty new session. */
 export function loadSession (state: SessionState): void {
   const { request, config } = state
   // @fastify/cookie fills request.cookies in onRequest unless the app moved or disabled its hook.
   const jar = request.cookies ?? request.server.parseCookie(request.headers.cookie ?? '')
-  const value = jar[config.cookieName]
-  if (value === undefined || value === '') return
+  const { value, carried, problem } = joinChunks(jar, config.cookieName, config.maxCookies)
+  state.carriedCookies = carried
+  if (problem !== undefined) return reject(state, problem)
+  if (value === undefined) return
 
-  // Checked before any crypto work: browsers never send more, so this is not our cookie.
-  const decoded = value.length > MAX_COOKIE_BYTES ? 'too-large' : config.codec.decode(value)
+  const decoded = decodeValue(config, value, nowSeconds())
   if (typeof decoded === 'string') return reject(state, decoded)
-
-  const now = nowSeconds()
   const { issuedAt, createdAt } = decoded
-  if (issuedAt > now + CLOCK_SKEW) return reject(state, 'future')
-  if (createdAt > issuedAt) return reject(state, 'bad-payload')
-  // As in itsdangerous, an age equal to the limit is still valid.
-  if (now - issuedAt > config.maxAge || now - createdAt > config.absoluteMaxAge) return reject(state, 'expired')
 
   state.data = decoded.data
   state.json = decoded.json
@@ -41,16 +34,59 @@ export function loadSession (state: SessionState): void {
   state.forced = decoded.keyIndex > 0 // verified by a fallback secret: re-issue under the current one
 }
 
+/**
+ * `validate` (only when the option is set, in onRequest): a valid cookie's session is accepted
+ * only when it answers `true`. A refusal empties the session and deletes the cookie on the
+ * response; a failure (a store that is down) empties it for this request only, fail closed,
+ * and leaves the cookie, so an outage does not log everybody out.
+ */
+export async function validateSession (state: SessionState): Promise<void> {
+  const { request, config } = state
+  const validate = config.validate as NonNullable<typeof config.validate>
+  if (!state.load().fromCookie) return
+  const session: SessionInfo = {
+    // Handed out as it is, not copied: marked exposed, so a change made to it is still seen.
+    data: state.expose(state.data) as SessionInfo['data'],
+    sessionId: state.id ??= newSessionId(),
+    createdAt: state.createdAt as number,
+    issuedAt: state.issuedAt,
+    permanent: state.permanent
+  }
+  let valid: boolean
+  try {
+    valid = await validate(session, request) === true
+  } catch (error) {
+    request.log.error({ err: error }, 'fastify-cookie-session: validate failed; this request goes on with an empty session')
+    state.reset(false)
+    return
+  }
+  if (!valid) {
+    request.log.debug({ cookieName: config.cookieName }, 'session refused by validate; its cookie is deleted')
+    state.reset(true)
+  }
+}
+
 function reject (state: SessionState, reason: InvalidReason): void {
   const { request, config } = state
   // The value itself is never logged: it may be a valid cookie of another user or app.
   request.log.debug({ reason, cookieName: config.cookieName }, 'session cookie ignored')
   if (config.onInvalidCookie === undefined) return
   try {
-    config.onInvalidCookie(reason, request)
+    // Never awaited: the request does not wait for a counter. A promise it returns must still
+    // not reject unobserved, or one garbage cookie would crash the process.
+    const result: unknown = config.onInvalidCookie(reason, request)
+    if (isThenable(result)) {
+      result.then(undefined, (error: unknown) => {
+        request.log.error({ err: error }, 'onInvalidCookie rejected; the request went on with an empty session')
+      })
+    }
   } catch (error) {
     request.log.error({ err: error }, 'onInvalidCookie threw; the request goes on with an empty session')
   }
+}
+
+function isThenable (value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
 }
 
 /**
@@ -68,7 +104,7 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
   if (json === '{}') {
     // A new session that stayed empty has no cookie to delete; a loaded one that was emptied has.
     // (A valid cookie that held no data, e.g. Flask's `{"_permanent": true}`, is left alone on a read.)
-    if (state.fromCookie && (state.json !== '{}' || state.forced)) writeCookie(state, reply, '', lifetimeAttributes(0, 0))
+    if ((state.fromCookie && (state.json !== '{}' || state.forced)) || state.revoked) deleteCookies(state, reply, 0)
     return
   }
 
@@ -85,16 +121,47 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
     id: state.id ??= newSessionId(),
     permanent: state.permanent
   })
-  const size = Buffer.byteLength(config.cookieName) + 1 + value.length
-  if (size > MAX_COOKIE_BYTES) throw new FST_SESSION_TOO_LARGE(config.cookieName, size, MAX_COOKIE_BYTES)
+  const pieces = splitValue(config.cookieName, value, config.maxCookies)
+  if (pieces === undefined) throw tooLarge(config, state.data, value)
+  warnWhenNearlyFull(state, value)
 
-  if (state.permanent) {
-    // The browser forgets the cookie when the server would refuse it: never past absoluteMaxAge.
-    const lifetime = Math.min(config.maxAge, createdAt + config.absoluteMaxAge - now)
-    writeCookie(state, reply, value, lifetimeAttributes(lifetime, now + lifetime))
-  } else {
-    writeCookie(state, reply, value, '')
+  // The browser forgets the cookie when the server would refuse it: never past maxAge from now
+  // nor past absoluteMaxAge; an expiry asked for by session.options() only ever shortens that.
+  const limit = Math.min(config.maxAge, createdAt + config.absoluteMaxAge - now)
+  let expiry = ''
+  if (state.expiresAt !== undefined) {
+    const lifetime = Math.max(0, Math.min(limit, state.expiresAt - now))
+    expiry = lifetimeAttributes(lifetime, now + lifetime)
+  } else if (state.permanent) {
+    expiry = lifetimeAttributes(limit, now + limit)
   }
+  for (let index = 0; index < pieces.length; index++) writeCookie(state, reply, chunkName(config.cookieName, index), pieces[index] as string, expiry)
+  deleteCookies(state, reply, pieces.length)
+}
+
+/** Deletes the pieces from `from` on that the request carried (from 0: the whole session). */
+function deleteCookies (state: SessionState, reply: FastifyReply, from: number): void {
+  const { config } = state
+  const deleting = lifetimeAttributes(0, 0)
+  // Piece 0 is deleted only when the session is emptied; stale pieces whenever they are not rewritten.
+  for (let index = from; index < state.carriedCookies; index++) {
+    writeCookie(state, reply, chunkName(config.cookieName, index), '', deleting)
+  }
+}
+
+/**
+ * Warns once per route when a written session uses more than 80 % of what it may (maxCookies ×
+ * 4096 bytes), before the day it no longer fits and throws.
+ */
+function warnWhenNearlyFull (state: SessionState, value: string): void {
+  const { config, request } = state
+  const used = value.length + config.cookieName.length + 1
+  if (used <= 0.8 * config.maxValueBytes) return
+  config.warnOnce(`size ${request.method} ${String(request.routeOptions.url)}`, () => {
+    request.log.warn({ route: request.routeOptions.url, ...sizeReport(config, state.data, value) },
+      'fastify-cookie-session: this session uses over 80 % of the cookie space it may use; store less in it ' +
+      'before it no longer fits (largest keys listed; logged once per route)')
+  })
 }
 
 /**
@@ -102,39 +169,46 @@ export function saveSession (state: SessionState, reply: FastifyReply): void {
  * that one is flushed by @fastify/cookie's own onSend hook, which runs before ours and, when the
  * app disabled its parsing hook, never flushes what is added after it.
  *
- * The attributes after `name=value` are the same on every response of a registration, so
- * @fastify/cookie serialises them once (per Secure flag) and each response only joins the value
- * and, for a lasting cookie, its lifetime: serialising all of it per response re-validated the
- * same path and domain and re-scanned the value, about a tenth of a write. The value needs no
- * encoding: every format writes only base64url characters and dots.
+ * The attributes after `name=value` were serialised once, when they were resolved
+ * (cookie-attributes.ts); each response only joins the value and, for a lasting cookie, its
+ * lifetime. The value needs no encoding: every format writes only base64url characters and dots.
  */
-function writeCookie (state: SessionState, reply: FastifyReply, value: string, expiry: string): void {
+function writeCookie (state: SessionState, reply: FastifyReply, name: string, value: string, expiry: string): void {
   const { cookieOverrides, config, request } = state
   const cookie = cookieOverrides ?? config.cookie
   const secure = cookie.secure === 'auto' ? request.protocol === 'https' : cookie.secure
-  reply.header('set-cookie', `${config.cookieName}=${value}${expiry}${attributesOf(reply, cookie, secure)}`)
+  reply.header('set-cookie', `${name}=${value}${expiry}${secure ? cookie.text.secure : cookie.text.plain}`)
+  keepFromSharedCaches(state, reply)
+}
+
+const PRIVATE_OR_NO_STORE = /(?:^|,)\s*(?:private|no-store)\b/i
+
+/**
+ * A shared cache that stores a response carrying Set-Cookie hands this visitor's session to the
+ * next one. With no Cache-Control from the route, the response becomes `private`; a route's
+ * `private` or `no-store` is already as strict. A route that made the response cacheable
+ * (`public`, `max-age`, `no-cache`…) keeps its header, since it may have reasons the plugin
+ * cannot see, but is warned about once per route.
+ */
+function keepFromSharedCaches (state: SessionState, reply: FastifyReply): void {
+  const current = reply.getHeader('cache-control')
+  if (current === undefined) {
+    reply.header('cache-control', 'private')
+    return
+  }
+  const text = String(current) // an array of values joins with ',', which the pattern takes too
+  if (PRIVATE_OR_NO_STORE.test(text)) return
+  const { request, config } = state
+  config.warnOnce(`cache-control ${request.method} ${String(request.routeOptions.url)}`, () => {
+    request.log.warn({ cacheControl: text, route: request.routeOptions.url },
+      'fastify-cookie-session: this response sets the session cookie but its Cache-Control lets shared caches ' +
+      'store it, which could hand the cookie to other visitors; add "private" or "no-store" (logged once per route)')
+  })
 }
 
 /** Max-Age for browsers that have it, Expires (seconds since the epoch) for those that do not. */
 function lifetimeAttributes (maxAge: number, expires: number): string {
   return `; Max-Age=${maxAge}; Expires=${new Date(expires * 1000).toUTCString()}`
-}
-
-/** `; Path=/; HttpOnly; SameSite=Lax` and the like, for one set of resolved options. */
-const attributeTexts = new WeakMap<ResolvedCookieOptions, { secure?: string, plain?: string }>()
-
-function attributesOf (reply: FastifyReply, cookie: ResolvedCookieOptions, secure: boolean): string {
-  let texts = attributeTexts.get(cookie)
-  if (texts === undefined) attributeTexts.set(cookie, texts = {})
-  // Serialised with a one-letter name and no value: what follows `x=` is the attributes alone.
-  return (texts[secure ? 'secure' : 'plain'] ??= reply.server.serializeCookie('x', '', {
-    path: cookie.path,
-    domain: cookie.domain,
-    httpOnly: cookie.httpOnly,
-    secure,
-    sameSite: cookie.sameSite === false ? undefined : cookie.sameSite,
-    partitioned: cookie.partitioned ? true : undefined
-  }).slice(2))
 }
 
 /** Adds Cookie to Vary, keeping what the route set: a shared cache must not serve one user's page to another. */

@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify'
-import { FST_SESSION_INVALID_KEY } from './errors.js'
+import { COOKIE_ATTRIBUTES, resolveCookieOptions, resolveLifetime, type CookieOverrides, type ResolvedCookieOptions } from './cookie-attributes.js'
+import { FST_SESSION_ALREADY_SAVED, FST_SESSION_INVALID_KEY, FST_SESSION_INVALID_OPTION } from './errors.js'
 import { randomBytesFromPool } from './random.js'
-import { resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions, type ResolvedOptions } from './options.js'
+import type { ResolvedOptions } from './options.js'
 import { assertStorable, copy, equalsParsed, serialize, type SessionRecord } from './values.js'
 
 // The session object handlers see: plain data behind a Proxy, plus a few methods and flags.
@@ -41,8 +42,13 @@ export interface SessionMethods {
   touch (): void
   /** Drops everything but `keep`, gives the session a new id and makes it new (call on login). */
   regenerate (keep?: string[]): Promise<void>
-  /** Overrides cookie attributes for this response only. */
-  options (cookie: CookieOptions): void
+  /**
+   * Sets the attributes of the cookie this response writes, if it writes one (call `touch()` to
+   * make it): any attribute `reply.setCookie` takes, `maxAge` (seconds) and `expires` included,
+   * the lifetime capped at what the server accepts. Keys that are not cookie attributes are
+   * ignored (logged at debug), as @fastify/secure-session does.
+   */
+  options (cookie: CookieOverrides): void
   /** Whether the data differs (by value) from what the cookie held, or a re-issue was asked for. */
   readonly modified: boolean
   /** Whether the session was read or written during this request (adds Vary: Cookie). */
@@ -91,6 +97,10 @@ export class SessionState {
   isNew = true
   /** A valid cookie came with the request (so emptying the session must delete it). */
   fromCookie = false
+  /** How many of the session's cookies (pieces, see chunks.ts) the request carried, gaps included. */
+  carriedCookies = 0
+  /** `validate` refused the cookie: the response deletes it, unless the session is written anew. */
+  revoked = false
   id: string | undefined = undefined
   issuedAt = 0
   createdAt: number | undefined = undefined
@@ -99,7 +109,9 @@ export class SessionState {
   /** Re-issue even when unchanged: touch(), regenerate(), or a cookie verified by a fallback key. */
   forced = false
   cookieOverrides: ResolvedCookieOptions | undefined = undefined
-  /** Set once onSend handled this request: an error response must not save twice. */
+  /** Seconds since the epoch at which `session.options()` asked the cookie to expire. */
+  expiresAt: number | undefined = undefined
+  /** Set once onSend handled this request: an error response must not save twice, and later writes would be lost. */
   done = false
 
   constructor (
@@ -140,9 +152,35 @@ export class SessionState {
     return value
   }
 
+  /**
+   * Back to an empty new session, as if no cookie had come (after `validate`): `revoked` also
+   * deletes the cookie on the response.
+   */
+  reset (revoked: boolean): void {
+    this.data = Object.create(null)
+    this.json = '{}'
+    this.pristine = undefined
+    this.written = false
+    this.exposed = false
+    this.isNew = true
+    this.fromCookie = false
+    this.id = undefined
+    this.issuedAt = 0
+    this.createdAt = undefined
+    this.permanent = this.loadedPermanent = this.config.permanent
+    this.forced = false
+    this.revoked = revoked
+  }
+
+  /** The loaded state, for an operation that changes what is saved: refused once it was saved. */
+  writable (operation: string): this {
+    if (this.done) throw new FST_SESSION_ALREADY_SAVED(operation)
+    return this.load()
+  }
+
   setValue (key: string, value: unknown): void {
     if (key === '__proto__') throw new FST_SESSION_INVALID_KEY('"__proto__" cannot be a session key')
-    this.load().written = true
+    this.writable(`setting session.${key}`).written = true
     if (value === undefined) {
       delete this.data[key]
       return
@@ -174,7 +212,7 @@ const methods: Record<string, (this: unknown, ...args: never[]) => unknown> = {
     return Object.hasOwn(stateOf(this).load().data, key)
   },
   pop (key: string, defaultValue?: unknown) {
-    const state = stateOf(this).load()
+    const state = stateOf(this).writable(`session.pop('${key}')`)
     if (!Object.hasOwn(state.data, key)) return defaultValue
     const value = state.data[key]
     delete state.data[key]
@@ -182,7 +220,7 @@ const methods: Record<string, (this: unknown, ...args: never[]) => unknown> = {
     return value
   },
   clear () {
-    const state = stateOf(this).load()
+    const state = stateOf(this).writable('session.clear()')
     state.data = Object.create(null)
     state.written = true
   },
@@ -193,10 +231,15 @@ const methods: Record<string, (this: unknown, ...args: never[]) => unknown> = {
     return copy(stateOf(this).load().data)
   },
   touch () {
-    stateOf(this).load().forced = true
+    stateOf(this).writable('session.touch()').forced = true
   },
   regenerate (keep?: string[]) {
-    const state = stateOf(this).load()
+    let state: SessionState
+    try {
+      state = stateOf(this).writable('session.regenerate()')
+    } catch (error) {
+      return Promise.reject(error)
+    }
     const kept = Object.create(null) as SessionRecord
     for (const key of keep ?? []) {
       if (Object.hasOwn(state.data, key)) kept[key] = state.data[key]
@@ -209,10 +252,19 @@ const methods: Record<string, (this: unknown, ...args: never[]) => unknown> = {
     state.forced = true
     return Promise.resolve()
   },
-  options (cookie: CookieOptions) {
-    const state = stateOf(this)
-    const base = state.cookieOverrides ?? state.config.cookie
-    state.cookieOverrides = resolveCookieOptions(cookie, state.config.cookieName, base)
+  options (cookie: CookieOverrides) {
+    const state = stateOf(this).writable('session.options()')
+    if (cookie === null || typeof cookie !== 'object') {
+      throw new FST_SESSION_INVALID_OPTION('session.options() takes an object of cookie attributes')
+    }
+    const { config, request } = state
+    // Plugins built for @fastify/secure-session hand it their whole options object (e.g.
+    // csrf-protection's { userInfo }): what is not a cookie attribute is not ours to refuse.
+    const ignored = Object.keys(cookie).filter((key) => !COOKIE_ATTRIBUTES.includes(key) && key !== 'maxAge' && key !== 'expires')
+    if (ignored.length > 0) request.log.debug({ ignored }, 'session.options(): keys that are not cookie attributes are ignored')
+    const expiresAt = resolveLifetime(cookie, nowSeconds())
+    state.cookieOverrides = resolveCookieOptions(cookie, config.cookieName, state.cookieOverrides ?? config.cookie, config.serializeCookie)
+    if (expiresAt !== undefined) state.expiresAt = expiresAt
   }
 }
 
@@ -231,7 +283,7 @@ function readFlag (state: SessionState, key: string): unknown {
 function setTrap (state: SessionState, key: string | symbol, value: unknown): boolean {
   if (key === 'permanent') {
     if (typeof value !== 'boolean') throw new FST_SESSION_INVALID_KEY('session.permanent must be true or false')
-    state.load().permanent = value
+    state.writable('setting session.permanent').permanent = value
     return true
   }
   if (typeof key === 'symbol') throw new FST_SESSION_INVALID_KEY('symbols cannot be session keys')
@@ -252,14 +304,15 @@ const handler: ProxyHandler<SessionState> = {
   set: setTrap,
   deleteProperty (state, key) {
     if (typeof key === 'string' && !RESERVED.has(key)) {
-      delete state.load().data[key]
+      delete state.writable(`delete session.${key}`).data[key]
       state.written = true
     }
     return true
   },
+  // `in`, like Object.keys, spreading and JSON.stringify, sees the data keys only: the methods
+  // and flags are reachable by name but are not part of the session's contents.
   has (state, key) {
-    if (typeof key === 'symbol') return false
-    return RESERVED.has(key) || Object.hasOwn(state.load().data, key)
+    return typeof key === 'string' && Object.hasOwn(state.load().data, key)
   },
   ownKeys (state) {
     return Object.keys(state.load().data)

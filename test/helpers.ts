@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse, type InjectOptions } from 'fastify'
 import { parseSetCookie } from 'cookie'
 import { CookieJar, type Cookie } from 'tough-cookie'
+import fastifyCookie from '@fastify/cookie'
 import cookieSession, { type CookieSessionOptions } from '../plugin/index.js'
+import { resolveOptions, type ResolvedOptions } from '../plugin/options.js'
 
 export const SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz'
 export const OTHER_SECRET = 'another-secret-0123456789-abcdefghijklmnopqrstuv'
@@ -97,4 +99,15 @@ export function pinClock (t: { teardown: (fn: () => void) => void }, seconds: nu
     advance (by: number) { current += by },
     get now () { return current }
   }
+}
+
+/** @fastify/cookie's real serializer, as the plugin gets it at register. */
+const cookieApp = Fastify()
+await cookieApp.register(fastifyCookie)
+await cookieApp.ready()
+export const serializeCookie = cookieApp.serializeCookie
+
+/** The plugin's resolved options without an app, for tests that drive codecs and state directly. */
+export function resolveTestOptions (options: CookieSessionOptions): ResolvedOptions {
+  return resolveOptions(options, serializeCookie)
 }

@@ -65,3 +65,16 @@ export interface Codec {
 
 /** Browsers keep at most 4096 bytes of name=value per cookie. */
 export const MAX_COOKIE_BYTES = 4096
+
+/**
+ * Payloads are deflated (when that makes them shorter) only from this many bytes of JSON on: a
+ * deflate costs about 20 µs per write, and below this it saves at most a few dozen bytes of a
+ * 4096-byte cookie.
+ */
+export const COMPRESS_FROM_BYTES = 128
+
+/**
+ * Inflated payloads over this are refused, checked while inflating: a 4 KB cookie could
+ * otherwise inflate to megabytes. Far above what fits a cookie uncompressed (3 × 4 KB).
+ */
+export const MAX_INFLATED_BYTES = 256 * 1024

@@ -1,9 +1,10 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
-import { deflateSync, inflateSync } from 'node:zlib'
+import { createHmac } from 'node:crypto'
 import { serialize, type SessionRecord } from '../values.js'
-import * as base64url from './base64url.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
+import { equalInConstantTime } from './compare.js'
+import { deflateIfShorter, inflate } from './compression.js'
 import { copyTagged, dumpSession, untag } from './flask-tags.js'
+import * as base64url from './node-base64url.js'
 
 // Flask's own session cookie, so a Flask app and this one can share a logged-in session:
 // itsdangerous URLSafeTimedSerializer as Flask configures it.
@@ -18,34 +19,35 @@ import { copyTagged, dumpSession, untag } from './flask-tags.js'
 //
 // Flask cookies carry no creation time and no id: createdAt is the issue time, and the id is
 // left out so each request gets a fresh random sessionId (see the README, "Migrating from Flask").
+// Flask binds nothing to the cookie name, so neither can this format (the name is not used).
 
 const SALT = 'cookie-session'
 const SHAPE = /^(\.?[A-Za-z0-9_-]*)\.([A-Za-z0-9_-]{2,8})\.([A-Za-z0-9_-]{27})$/
-/**
- * Like itsdangerous, the payload is deflated when that makes it shorter, but only from this size
- * on: a deflate costs about 20 µs per write, and below it saves at most a few dozen bytes of a
- * 4096-byte cookie. Flask reads both forms, so this changes sizes, never compatibility.
- */
-const COMPRESS_FROM_BYTES = 128
-/** Inflated JSON above this is refused: a 4 kB cookie could otherwise inflate to megabytes. */
-const MAX_JSON_BYTES = 256 * 1024
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-export function createFlaskCodec (secrets: Buffer[]): Codec {
+export interface FlaskCodecOptions {
+  /** Deflate payloads when that makes the cookie shorter, as Flask does. Default true. */
+  compress?: boolean
+}
+
+export function createFlaskCodec (secrets: Buffer[], _cookieName: string, { compress = true }: FlaskCodecOptions = {}): Codec {
   const keys = secrets.map((secret) => createHmac('sha1', secret).update(SALT).digest())
   const signingKey = keys[0] as Buffer
 
-  function sign (key: Buffer, signedText: string): Buffer {
-    return createHmac('sha1', key).update(signedText).digest()
+  /** HMAC-SHA1, as base64url text: compared with the cookie's own text, so a non-canonical spelling is unequal. */
+  function sign (key: Buffer, signedText: string): string {
+    return createHmac('sha1', key).update(signedText).digest('base64url')
   }
 
   return {
     encode ({ data, issuedAt, permanent }: EncodeInput): string {
       const json = Buffer.from(dumpSession(data, permanent), 'latin1') // pure ASCII
-      const compressed = json.length >= COMPRESS_FROM_BYTES ? deflateSync(json) : json
-      const payload = compressed.length < json.length - 1 ? `.${base64url.encode(compressed)}` : base64url.encode(json)
+      // As itsdangerous: zlib-wrapped, when shorter even with the leading '.' that marks it.
+      // (Only from COMPRESS_FROM_BYTES on, where itsdangerous always tries: Flask reads both forms.)
+      const compressed = compress ? deflateIfShorter(json, false, 1) : undefined
+      const payload = compressed === undefined ? base64url.encode(json) : `.${base64url.encode(compressed)}`
       const signedText = `${payload}.${base64url.encode(timestampBytes(issuedAt))}`
-      return `${signedText}.${base64url.encode(sign(signingKey, signedText))}`
+      return `${signedText}.${sign(signingKey, signedText)}`
     },
 
     decode (value: string): Decoded | InvalidReason {
@@ -55,14 +57,14 @@ export function createFlaskCodec (secrets: Buffer[]): Codec {
       const compressed = (payloadText as string).startsWith('.')
       const payload = base64url.decode(compressed ? (payloadText as string).slice(1) : payloadText as string)
       const time = base64url.decode(timeText as string)
-      const given = base64url.decode(signatureText as string)
+
       // Flask never writes leading zero bytes, nor (before year 8 million) more than 6 bytes.
-      if (payload === undefined || time === undefined || given === undefined || time.length > 6 || time[0] === 0) {
+      if (payload === undefined || time === undefined || time.length > 6 || time[0] === 0) {
         return 'malformed'
       }
 
       const signedText = value.slice(0, value.length - 28)
-      const keyIndex = keys.findIndex((key) => timingSafeEqual(sign(key, signedText), given))
+      const keyIndex = keys.findIndex((key) => equalInConstantTime(sign(key, signedText), signatureText as string))
       if (keyIndex === -1) return 'bad-signature'
 
       // Only a holder of the key gets here, but a bad payload is still an empty session, not a
@@ -72,7 +74,7 @@ export function createFlaskCodec (secrets: Buffer[]): Codec {
       let json: string
       let permanent: boolean
       try {
-        text = utf8.decode(compressed ? inflateSync(payload, { maxOutputLength: MAX_JSON_BYTES }) : payload)
+        text = utf8.decode(compressed ? inflate(payload, false) : payload)
         refuseLongIntegers(text)
         data = parsePayload(text)
         // Flask's flag is a key of the session; here it is session.permanent.

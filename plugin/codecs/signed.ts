@@ -1,80 +1,67 @@
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { deriveKey } from '../keys.js'
-import { cloneParsed, parse, serialize } from '../values.js'
-import * as base64url from './base64url.js'
+import { cloneParsed, parse, serialize, type SessionRecord } from '../values.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
+import { equalInConstantTime } from './compare.js'
+import { deflateIfShorter, inflate } from './compression.js'
+import * as base64url from './node-base64url.js'
+import { hmacSha256 } from './node-hmac.js'
+import { macInput, parseSigned, signedText, SIGNED_KEY_PURPOSE } from './signed-format.js'
 
-// The default format: readable by the client, unforgeable without the secret.
-//
-//   s1.<data>.<issuedAt>.<createdAt>.<id>.<permanent>.<mac>
-//
-// data      base64url of the canonical JSON (values.ts)
-// issuedAt  seconds since the epoch, base 36 (when this cookie was written)
-// createdAt seconds since the epoch, base 36 (when the session began; for absoluteMaxAge)
-// id        22 base64url characters, 128 random bits, new on regenerate()
-// permanent 1 or 0
-// mac       HMAC-SHA256 over "<cookie name>=<everything before the last dot>", so a value moved to
-//           another cookie name does not verify. The key is derived from the secret for this
-//           purpose only (keys.ts).
+// The default format, readable by the client and unforgeable without the secret, on node:crypto.
+// Its layout is in signed-format.ts.
 
-const PURPOSE = 'fastify-cookie-session signed cookie v1'
-const SHAPE = /^s1\.([A-Za-z0-9_-]*)\.(0|[1-9a-z][0-9a-z]{0,7})\.(0|[1-9a-z][0-9a-z]{0,7})\.([A-Za-z0-9_-]{22})\.([01])\.([A-Za-z0-9_-]{43})$/
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-export function createSignedCodec (secrets: Buffer[], cookieName: string): Codec {
-  // KeyObjects made once: createHmac then skips copying the key on every request.
-  const keys = secrets.map((secret) => createSecretKey(deriveKey(secret, PURPOSE)))
-  const signingKey = keys[0] as KeyObject
+export interface SignedCodecOptions {
+  /** Deflate payloads when that makes the cookie shorter. Default true. */
+  compress?: boolean
+  /** The longest value decode is handed (maxCookies × 4096): the MAC's buffers are sized for it. */
+  maxValueBytes?: number
+}
 
-  const namePrefix = `${cookieName}=`
-  function mac (key: KeyObject, signedText: string): Buffer {
-    return createHmac('sha256', key).update(namePrefix + signedText).digest()
-  }
+export function createSignedCodec (secrets: Buffer[], cookieName: string, { compress = true, maxValueBytes = 4096 }: SignedCodecOptions = {}): Codec {
+  const keys = secrets.map((secret) => deriveKey(secret, SIGNED_KEY_PURPOSE))
+  const macs = keys.map((key) => hmacSha256(key, cookieName.length + 1 + maxValueBytes))
+  const sign = macs[0] as (message: string) => string
 
   return {
     encode ({ json, issuedAt, createdAt, id, permanent }: EncodeInput): string {
-      const signedText = `s1.${base64url.encode(Buffer.from(json, 'utf8'))}.${issuedAt.toString(36)}.` +
-        `${createdAt.toString(36)}.${id}.${permanent ? 1 : 0}`
-      return `${signedText}.${base64url.encode(mac(signingKey, signedText))}`
+      const bytes = Buffer.from(json, 'utf8')
+      const deflated = compress ? deflateIfShorter(bytes, true) : undefined
+      const text = signedText({ payload: base64url.encode(deflated ?? bytes), deflated: deflated !== undefined, issuedAt, createdAt, id, permanent })
+      return `${text}.${sign(macInput(cookieName, text))}`
     },
 
     readData: parse,
     copyData: cloneParsed,
-    // decode's text is serialize(parse(json)): the json itself, since serialize's output parses back to the same text.
+    // decode's text is the JSON encode was given: serialize's output, which parses back to itself.
     textFor: ({ json }) => json,
 
     decode (value: string): Decoded | InvalidReason {
-      const match = SHAPE.exec(value)
-      if (match === null) return 'malformed'
-      const [, dataText, issuedText, createdText, id, permanentText, macText] = match as unknown as string[]
-      const dataBytes = base64url.decode(dataText as string)
-      const given = base64url.decode(macText as string)
-      if (dataBytes === undefined || given === undefined) return 'malformed'
-
-      const signedText = value.slice(0, value.length - 44)
-      const keyIndex = keys.findIndex((key) => timingSafeEqual(mac(key, signedText), given))
+      const parts = parseSigned(value)
+      if (parts === undefined) return 'malformed'
+      // The computed MAC is canonical base64url: another spelling of the same bytes is unequal.
+      const message = macInput(cookieName, parts.signedText)
+      const keyIndex = macs.findIndex((mac) => equalInConstantTime(mac(message), parts.mac))
       if (keyIndex === -1) return 'bad-signature'
 
+      // Past the MAC, the text is one this plugin (or its Web codec) wrote with a key: the payload
+      // is canonical base64url (a different spelling would not have verified), so its spelling is
+      // not checked again. What a key holder signed still gets no further than an empty session:
+      // inflating is bounded (compression.ts), invalid UTF-8 or JSON that is not a session
+      // object fail, JSON.parse never reaches a prototype (values.ts), and serialising it again
+      // refuses what could never be saved (Infinity, too deep) instead of a 500 at the next write.
       let json: string
-      let data
+      let data: SessionRecord
       try {
-        data = parse(utf8.decode(dataBytes))
-        // Canonical text for change detection, and a check that what a key holder signed could
-        // be saved again (Infinity, too deep): otherwise every request would fail at save.
+        const payload = Buffer.from(parts.payload, 'base64url')
+        data = parse(utf8.decode(parts.deflated ? inflate(payload, true) : payload))
         json = serialize(data)
       } catch {
         return 'bad-payload'
       }
-      return {
-        data,
-        json,
-        text: json,
-        issuedAt: parseInt(issuedText as string, 36),
-        createdAt: parseInt(createdText as string, 36),
-        id: id as string,
-        permanent: permanentText === '1',
-        keyIndex
-      }
+      const { issuedAt, createdAt, id, permanent } = parts
+      return { data, json, text: json, issuedAt, createdAt, id, permanent, keyIndex }
     }
   }
 }

@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import t from 'tap'
+import Fastify from 'fastify'
 import { buildApp } from '../../example/app.js'
 import { describeStartError, readConfig, type Environment } from '../../example/config.js'
+import cookieSession, { type CookieSessionOptions } from '../../plugin/index.js'
 import { SECRET } from '../helpers.js'
 
 // Start-up: the environment read into a config, then the built server as `npm start` runs it,
@@ -11,7 +13,7 @@ import { SECRET } from '../helpers.js'
 
 const SERVER = new URL('../../dist/example/server.js', import.meta.url)
 const VARIABLES = ['HOST', 'PORT', 'SESSION_SECRET', 'SESSION_FORMAT', 'SESSION_LIFETIME', 'SESSION_PERMANENT',
-  'SESSION_COOKIE_SECURE', 'SESSION_COOKIE_SAMESITE', 'DEMO_USERNAME', 'DEMO_PASSWORD']
+  'SESSION_COOKIE_SECURE', 'SESSION_COOKIE_SAMESITE', 'SESSION_MAX_COOKIES', 'SESSION_COMPRESS', 'DEMO_USERNAME', 'DEMO_PASSWORD']
 
 t.test('readConfig: defaults', async (t) => {
   const config = readConfig({})
@@ -23,9 +25,11 @@ t.test('readConfig: defaults', async (t) => {
     permanent: false,
     cookieSecure: 'auto',
     cookieSameSite: 'lax',
+    maxCookies: 1,
     username: 'admin',
     password: 'secret'
   })
+  t.equal(config.compress, undefined, "no SESSION_COMPRESS: the plugin's default for the format")
   t.ok(Buffer.byteLength(config.secret) >= 32, 'a random secret long enough for the plugin')
   t.not(readConfig({}).secret, config.secret, 'a new one on every start')
   t.equal(config.warnings.length, 1)
@@ -42,6 +46,8 @@ t.test('readConfig: values from the environment', async (t) => {
     SESSION_PERMANENT: 'TRUE',
     SESSION_COOKIE_SECURE: 'true',
     SESSION_COOKIE_SAMESITE: 'None',
+    SESSION_MAX_COOKIES: '3',
+    SESSION_COMPRESS: 'no',
     DEMO_USERNAME: 'alice',
     DEMO_PASSWORD: 'wonderland'
   })
@@ -54,6 +60,8 @@ t.test('readConfig: values from the environment', async (t) => {
     permanent: true,
     cookieSecure: true,
     cookieSameSite: 'none',
+    maxCookies: 3,
+    compress: false,
     username: 'alice',
     password: 'wonderland',
     warnings: []
@@ -62,6 +70,9 @@ t.test('readConfig: values from the environment', async (t) => {
   t.equal(readConfig({ SESSION_PERMANENT: 'off' }).permanent, false)
   t.equal(readConfig({ SESSION_COOKIE_SECURE: 'AUTO' }).cookieSecure, 'auto')
   t.equal(readConfig({ SESSION_COOKIE_SAMESITE: 'false' }).cookieSameSite, false)
+  t.equal(readConfig({ SESSION_COMPRESS: 'On' }).compress, true)
+  t.equal(readConfig({ SESSION_COMPRESS: '' }).compress, undefined, 'empty counts as unset')
+  t.equal(readConfig({ SESSION_MAX_COOKIES: '2' }).maxCookies, 2)
 })
 
 t.test('readConfig: a default password on a public address is worth a warning', async (t) => {
@@ -83,7 +94,12 @@ t.test('readConfig: an invalid value throws, naming the variable', async (t) => 
     ['SESSION_PERMANENT', 'maybe'],
     ['SESSION_COOKIE_SECURE', 'sometimes'],
     ['SESSION_COOKIE_SAMESITE', 'loose'],
-    ['SESSION_COOKIE_SAMESITE', 'none', { SESSION_COOKIE_SECURE: 'auto' }]
+    ['SESSION_COOKIE_SAMESITE', 'none', { SESSION_COOKIE_SECURE: 'auto' }],
+    ['SESSION_MAX_COOKIES', '0'],
+    ['SESSION_MAX_COOKIES', '4'],
+    ['SESSION_MAX_COOKIES', 'two'],
+    ['SESSION_MAX_COOKIES', '1.5'],
+    ['SESSION_COMPRESS', 'gzip']
   ]
   for (const [variable, value, others] of cases) {
     t.throws(() => readConfig({ ...others, [variable]: value }),
@@ -95,7 +111,9 @@ t.test('describeStartError names the variable behind an option the plugin refuse
   const cases: Array<[string, Environment]> = [
     ['SESSION_SECRET', { SESSION_SECRET: 'too short' }],
     ['SESSION_FORMAT', { SESSION_FORMAT: 'no-such-format' }],
-    ['SESSION_LIFETIME', { SESSION_LIFETIME: String(10 * 365 * 24 * 3600) }]
+    ['SESSION_LIFETIME', { SESSION_LIFETIME: String(10 * 365 * 24 * 3600) }],
+    // Within the variable's range, but Flask reads one cookie: the plugin refuses the pair.
+    ['SESSION_MAX_COOKIES', { SESSION_FORMAT: 'flask', SESSION_MAX_COOKIES: '2' }]
   ]
   for (const [variable, env] of cases) {
     const app = buildApp(readConfig({ SESSION_SECRET: SECRET, ...env }))
@@ -103,6 +121,12 @@ t.test('describeStartError names the variable behind an option the plugin refuse
     await app.close()
     t.match(describeStartError(error), new RegExp(`^Invalid ${variable}: fastify-cookie-session: `), variable)
   }
+  // The config reader lets no bad SESSION_COMPRESS through; the plugin's own refusal still maps.
+  const plugin = Fastify()
+  plugin.register(cookieSession, { secret: SECRET, compress: 'yes' } as unknown as CookieSessionOptions)
+  const compressError = await plugin.ready().then(() => undefined, (error: unknown) => error)
+  await plugin.close()
+  t.match(describeStartError(compressError), /^Invalid SESSION_COMPRESS: fastify-cookie-session: "compress" must be true or false/)
   t.equal(describeStartError(Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' })),
     'PORT: cannot listen (EADDRINUSE): listen EADDRINUSE')
   t.equal(describeStartError(new Error('something else')), 'something else')

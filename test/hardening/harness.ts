@@ -1,10 +1,9 @@
 import { createCipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto'
-import { deflateSync } from 'node:zlib'
+import { deflateRawSync, deflateSync } from 'node:zlib'
 import type { Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { resolveOptions } from '../../plugin/options.js'
 import type { CookieSessionOptions, Format, InvalidReason } from '../../plugin/index.js'
-import { buildApp, setCookieHeaders, SECRET } from '../helpers.js'
+import { buildApp, setCookieHeaders, SECRET, resolveTestOptions } from '../helpers.js'
 
 // Shared by the hardening catalogue: which formats exist, how a holder of the secret would write
 // any bytes in each format (independently of the plugin's encoders, so a codec bug cannot hide
@@ -15,7 +14,7 @@ export const CANDIDATES = ['signed', 'encrypted', 'flask']
 /** The formats this build of the plugin accepts; new ones are picked up as they are registered. */
 export const FORMATS = CANDIDATES.filter((format) => {
   try {
-    resolveOptions({ secret: SECRET, format: format as Format })
+    resolveTestOptions({ secret: SECRET, format: format as Format })
     return true
   } catch {
     return false
@@ -37,8 +36,10 @@ export interface ForgeOptions {
   secret?: string
   /** A key-derivation purpose other than the format's own (same secret, another use). */
   purpose?: string
-  /** flask only: deflate the payload and mark it with a leading '.' */
+  /** Deflate the payload and mark it so (flask: zlib and a leading '.'; signed and encrypted: raw DEFLATE and flag 2). */
   compress?: boolean
+  /** The format version to write (default: the current one, s2 / e2); s1 and e1 are still read. */
+  version?: 1 | 2
 }
 
 const hkdf = (secret: string, purpose: string) =>
@@ -60,9 +61,13 @@ export function forge (format: Format, payload: string | Buffer, options: ForgeO
     issued = NOW, created = issued, id = 'A'.repeat(22), permanent = '0', name = 'session', secret = SECRET
   } = options
   const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload
+  const version = options.version ?? 2
+  const deflated = options.compress === true
+  // The flags digit of s2/e2: 1 = permanent, + 2 = deflated (a non-digit `permanent` is written verbatim).
+  const flags = deflated && /^\d$/.test(permanent) ? String(Number(permanent) + 2) : permanent
   switch (format) {
     case 'signed': {
-      const text = `s1.${b64(bytes)}.${base36(issued)}.${base36(created)}.${id}.${permanent}`
+      const text = `s${version}.${b64(deflated ? deflateRawSync(bytes) : bytes)}.${base36(issued)}.${base36(created)}.${id}.${flags}`
       const key = hkdf(secret, options.purpose ?? 'fastify-cookie-session signed cookie v1')
       return `${text}.${b64(createHmac('sha256', key).update(`${name}=${text}`).digest())}`
     }
@@ -70,15 +75,15 @@ export function forge (format: Format, payload: string | Buffer, options: ForgeO
       const key = hkdf(secret, options.purpose ?? 'fastify-cookie-session encrypted cookie v1')
       const iv = randomBytes(12)
       const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 })
-      cipher.setAAD(Buffer.from(`e1.${name}`))
-      const head = Buffer.from(`${base36(issued)}.${base36(created)}.${id}.${permanent}.`)
-      const body = Buffer.concat([cipher.update(Buffer.concat([head, bytes])), cipher.final()])
-      return `e1.${b64(Buffer.concat([iv, body, cipher.getAuthTag()]))}`
+      cipher.setAAD(Buffer.from(`e${version}.${name}`))
+      const head = Buffer.from(`${base36(issued)}.${base36(created)}.${id}.${flags}.`)
+      const body = Buffer.concat([cipher.update(Buffer.concat([head, deflated ? deflateRawSync(bytes) : bytes])), cipher.final()])
+      return `e${version}.${b64(Buffer.concat([iv, body, cipher.getAuthTag()]))}`
     }
     case 'flask': {
       // itsdangerous: key = HMAC-SHA1(secret, salt), signature = HMAC-SHA1(key, payload.timestamp).
       const key = createHmac('sha1', secret).update(options.purpose ?? 'cookie-session').digest()
-      const text = `${options.compress === true ? `.${b64(deflateSync(bytes))}` : b64(bytes)}.${flaskTime(issued)}`
+      const text = `${deflated ? `.${b64(deflateSync(bytes))}` : b64(bytes)}.${flaskTime(issued)}`
       return `${text}.${b64(createHmac('sha1', key).update(text).digest())}`
     }
     default:
@@ -114,6 +119,13 @@ export async function harness (t: Test, format: Format, options: Partial<CookieS
   const app = await buildApp({ format, onInvalidCookie: (reason) => { reasons.push(reason) }, ...options }, (app) => {
     app.get('/read', async (request) => ({ keys: Object.keys(request.session), isNew: request.session.isNew }))
     app.get('/write', async (request) => { request.session.user = 'kimi'; request.session.n = 1; return 'ok' })
+    // About 2 KB of repetitive JSON: deflated by the formats that compress.
+    app.get('/write-large', async (request) => {
+      request.session.items = Array.from({ length: 60 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i % 3 }))
+      return 'ok'
+    })
+    // About 9 KB that does not compress: three cookies with maxCookies 3.
+    app.get('/write-huge', async (request) => { request.session.blob = randomBytes(6600).toString('base64'); return 'ok' })
     app.get('/permanent', async (request) => { request.session.permanent = true; request.session.user = 'kimi'; return 'ok' })
     app.get('/data', async (request) => request.session.data())
     app.get('/plain', async () => 'plain')
@@ -151,6 +163,23 @@ export async function notIgnored (h: Harness, values: string[], name = 'session'
     const leaked = value.length >= 12 && h.logs.slice(before).some((line) => line.includes(value))
     if (outcome.status !== 200 || outcome.keys.length !== 0 || !outcome.isNew || outcome.setCookie.length !== 0 || leaked) {
       failures.push(`${JSON.stringify(value.slice(0, 80))} → ${JSON.stringify(outcome)}${leaked ? ' (value logged)' : ''}`)
+    }
+  }
+  return failures
+}
+
+/** The `name=value` pairs a response sets, joined as a browser would send them back. */
+export function cookieHeaderOf (response: LightMyRequestResponse): string {
+  return setCookieHeaders(response).map((header) => header.slice(0, header.indexOf(';'))).join('; ')
+}
+
+/** Like notIgnored, for whole Cookie headers (several pieces of one session). */
+export async function headersNotIgnored (h: Harness, headers: string[]): Promise<string[]> {
+  const failures: string[] = []
+  for (const header of headers) {
+    const outcome = await read(h.app, header)
+    if (outcome.status !== 200 || outcome.keys.length !== 0 || !outcome.isNew || outcome.setCookie.length !== 0) {
+      failures.push(`${JSON.stringify(header.slice(0, 80))}… → ${JSON.stringify(outcome)}`)
     }
   }
   return failures

@@ -1,8 +1,7 @@
 import t from 'tap'
-import { resolveOptions } from '../../plugin/options.js'
 import { MAX_COOKIE_BYTES } from '../../plugin/codecs/codec.js'
-import { pinClock, sessionSetCookie, OTHER_SECRET, SECRET } from '../helpers.js'
-import { base64urlSegments, CANDIDATES, EMPTY, FORMATS, forge, harness, notIgnored, NOW, prng, read, valueOf } from './harness.js'
+import { pinClock, sessionSetCookie, OTHER_SECRET, SECRET, resolveTestOptions } from '../helpers.js'
+import { base64urlSegments, CANDIDATES, cookieHeaderOf, EMPTY, FORMATS, forge, harness, headersNotIgnored, notIgnored, NOW, prng, read, valueOf } from './harness.js'
 
 // The catalogue, for every format the plugin accepts: any change to a cookie a holder of the
 // secret wrote, any other key, name or format, and plain garbage, gives an empty new session:
@@ -14,7 +13,7 @@ const OCTETS = `${B64}!#$%&'()*+/:<=>?@[]^\`{|}~.` // cookie-octets a browser ma
 t.comment(`formats under test: ${FORMATS.join(', ')}; not registered (skipped): ${CANDIDATES.filter((f) => !(FORMATS as string[]).includes(f)).join(', ') || 'none'}`)
 
 for (const format of FORMATS) {
-  const codec = resolveOptions({ secret: SECRET, format }).codec
+  const codec = resolveTestOptions({ secret: SECRET, format }).codec
   const isRejected = (value: string) => typeof codec.decode(value) === 'string'
 
   t.test(`${format}: the control cookies are accepted (so every rejection below means something)`, async (t) => {
@@ -63,6 +62,54 @@ for (const format of FORMATS) {
     t.same(await notIgnored(h, viaHttp), [], `one change per position (${viaHttp.length}) over HTTP`)
   })
 
+  t.test(`${format}: compressed values: every single-character change, at every position, and every truncation`, async (t) => {
+    pinClock(t, NOW)
+    const h = await harness(t, format, { compress: true })
+    const compressing = resolveTestOptions({ secret: SECRET, format, compress: true }).codec
+    const value = valueOf(await h.app.inject('/write-large'))
+    const plainLength = valueOf(await (await harness(t, format, { compress: false })).app.inject('/write-large')).length
+    t.ok(value.length < plainLength / 2, `deflated: ${value.length} characters instead of ${plainLength}`)
+    t.same((await read(h.app, `session=${value}`)).keys, ['items'], 'control: it reads back')
+    let accepted = 0
+    let tried = 0
+    for (let i = 0; i < value.length; i++) {
+      for (const replacement of `${B64}.`) {
+        if (replacement === value[i]) continue
+        tried++
+        if (typeof compressing.decode(value.slice(0, i) + replacement + value.slice(i + 1)) !== 'string') accepted++
+      }
+      tried++
+      if (typeof compressing.decode(value.slice(0, i)) !== 'string') accepted++
+    }
+    t.equal(accepted, 0, `all ${tried} changes and truncations rejected by the codec`)
+    const viaHttp = Array.from({ length: value.length }, (_, i) => value.slice(0, i) + (value[i] === 'A' ? 'B' : 'A') + value.slice(i + 1))
+    t.same(await notIgnored(h, viaHttp), [], `one change per position (${viaHttp.length}) over HTTP`)
+  })
+
+  if (format !== 'flask') {
+    t.test(`${format}: a session in three cookies: any change to any piece, pieces cut, dropped, moved or mixed`, async (t) => {
+      pinClock(t, NOW)
+      const h = await harness(t, format, { maxCookies: 3 })
+      const pairs = cookieHeaderOf(await h.app.inject('/write-huge')).split('; ').map((pair) => pair.split('=') as [string, string])
+      t.same(pairs.map(([name]) => name), ['session', 'session.1', 'session.2'])
+      const header = (values: string[]) => values.map((value, index) => `${index === 0 ? 'session' : `session.${index}`}=${value}`).join('; ')
+      const values = pairs.map(([, value]) => value)
+      t.same((await read(h.app, header(values))).keys, ['blob'], 'control: the three pieces read back')
+      const other = cookieHeaderOf(await h.app.inject('/write-huge')).split('; ').map((pair) => pair.split('=')[1] as string)
+      const variants: string[] = []
+      values.forEach((piece, index) => {
+        const swap = (text: string) => header(values.map((v, i) => i === index ? text : v))
+        for (let at = 0; at < piece.length; at += 7) variants.push(swap(piece.slice(0, at) + (piece[at] === 'A' ? 'B' : 'A') + piece.slice(at + 1)))
+        variants.push(swap(piece.slice(1)), swap(piece.slice(0, -1)), swap(`${piece}A`), swap(other[index] as string))
+        variants.push(header(values.filter((_, i) => i !== index))) // one piece dropped, the others renumbered
+      })
+      variants.push(header([values[0], values[2], values[1]] as string[]), header([values[1], values[0], values[2]] as string[]))
+      variants.push(`session=${values.join('')}`) // all in one (over 4096 bytes)
+      variants.push(`session=${values[0] as string}; session.2=${values[2] as string}`) // a gap
+      t.same(await headersNotIgnored(h, variants), [], `${variants.length} altered sets of pieces`)
+    })
+  }
+
   t.test(`${format}: truncated to every length, extended, separators added, moved or reordered`, async (t) => {
     pinClock(t, NOW)
     const h = await harness(t, format)
@@ -76,7 +123,7 @@ for (const format of FORMATS) {
       `${value}A`, `${value}AAAA`, `${value}.`, `${value}.x`, `${value}${value}`, `${value}\\`, // trailing data
       `.${value}`, `..${value}`, value.replaceAll('.', '..'), parts.reverse().join('.'),
       ...['s2.', 'e2.', 's0.', 'v1.', 'S1.', 'E1.', 'x.'].map((p) => p + value), // unknown version prefix
-      ...['s2', 'e2', 'S1', 'E1', 'f1', ''].map((p) => p + value.slice(value.indexOf('.'))) // prefix swapped
+      ...['s1', 's2', 's3', 'e1', 'e2', 'e3', 'S2', 'E2', 'f1', ''].map((p) => p + value.slice(value.indexOf('.'))) // prefix swapped
     )
     for (let i = 0; i + 1 < parts.length; i++) { // two neighbouring fields swapped
       const swapped = value.split('.');

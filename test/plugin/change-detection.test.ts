@@ -1,11 +1,10 @@
 import t from 'tap'
 import fc from 'fast-check'
 import type { FastifyRequest } from 'fastify'
-import { resolveOptions } from '../../plugin/options.js'
 import { loadSession } from '../../plugin/persistence.js'
 import { createSession, SessionState, stateOf, type Session } from '../../plugin/session.js'
 import { copy, serialize, type SessionRecord } from '../../plugin/values.js'
-import { buildApp, Browser, sessionSetCookie, SECRET } from '../helpers.js'
+import { buildApp, Browser, sessionSetCookie, SECRET, resolveTestOptions } from '../helpers.js'
 
 // Saving skips re-serialising the data while nothing could have changed it (no write, no live
 // object handed out). These tests make sure no path to the data slips past that: whatever a
@@ -15,7 +14,7 @@ const RUNS = process.env.CI === 'true' ? 5_000 : 500
 const SEED = process.env.FC_SEED === undefined ? (Math.random() * 2 ** 31) | 0 : Number(process.env.FC_SEED)
 t.comment(`fast-check seed ${SEED} (replay with FC_SEED=${SEED})`)
 
-const config = resolveOptions({ secret: SECRET })
+const config = resolveTestOptions({ secret: SECRET })
 const quietLog = { debug () {}, error () {} }
 
 function sessionFrom (data: SessionRecord): Session {

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { buildApp, Browser, cookiePair, pinClock, sessionSetCookie, SECRET, OTHER_SECRET } from '../helpers.js'
+import { MEMORY_BYTES } from '../../plugin/codecs/verified-cache.js'
+import { buildApp, Browser, cookiePair, pinClock, sessionSetCookie, SECRET, OTHER_SECRET, resolveTestOptions } from '../helpers.js'
 
 // When the cookie is written, deleted or left alone, and what comes with it (Vary, expiry).
 
@@ -123,9 +125,9 @@ t.test('the cookie name is configurable and other cookies are ignored', async (t
   t.equal((await browser.get('/write')).body, '2')
 })
 
-t.test('permanent sessions: refresh on every request by default', async (t) => {
+t.test('permanent sessions with refresh: true are re-issued on every request', async (t) => {
   const clock = pinClock(t, T0)
-  const app = await buildApp({ maxAge: 3600 }, counterRoutes)
+  const app = await buildApp({ maxAge: 3600, refresh: true }, counterRoutes)
   t.teardown(() => app.close())
   const browser = new Browser(app)
   const first = sessionSetCookie(await browser.get('/permanent'))
@@ -139,6 +141,53 @@ t.test('permanent sessions: refresh on every request by default', async (t) => {
   for (let i = 0; i < 3; i++) {
     clock.advance(3000)
     t.equal((await browser.get('/read')).body, '1')
+  }
+})
+
+t.test('by default a permanent session is re-issued once its cookie is a day old (or half of maxAge)', async (t) => {
+  const DAY = 24 * 3600
+  for (const [maxAge, after] of [[31 * DAY, DAY], [3600, 1800], [7, 4]] as const) {
+    const clock = pinClock(t, T0)
+    const app = await buildApp({ maxAge }, counterRoutes)
+    const browser = new Browser(app)
+    await browser.get('/permanent')
+    clock.advance(after - 1)
+    t.equal(sessionSetCookie(await browser.get('/read')), undefined, `maxAge ${maxAge}: not re-issued at ${after - 1} s`)
+    clock.advance(1)
+    t.ok(sessionSetCookie(await browser.get('/read')), `maxAge ${maxAge}: re-issued at ${after} s`)
+    t.equal((await browser.get('/read')).body, '1', 'the session lives on')
+    await app.close()
+  }
+  const flask = await buildApp({ format: 'flask', maxAge: 3600 }, counterRoutes)
+  t.teardown(() => flask.close())
+  const browser = new Browser(flask)
+  await browser.get('/permanent')
+  t.ok(sessionSetCookie(await browser.get('/read')), "format 'flask' keeps Flask's refresh on every request")
+})
+
+// Two requests in flight with the same cookie (a page and its XHR, two tabs): the write answers
+// first, the read-only request answers last. A browser stores Set-Cookie headers in the order the
+// responses arrive.
+t.test('refresh race: a late read-only response overwrites a write with refresh: true, not by default', async (t) => {
+  for (const refresh of [true, undefined]) {
+    pinClock(t, T0)
+    const app = await buildApp({ maxAge: 3600, ...(refresh === undefined ? {} : { refresh }) }, counterRoutes)
+    const browser = new Browser(app)
+    await browser.get('/permanent')
+    const cookie = (await browser.cookie())?.cookieString() as string
+    const [read, write] = await Promise.all([
+      app.inject({ url: '/read', headers: { cookie } }),
+      app.inject({ url: '/write', headers: { cookie } })
+    ])
+    for (const response of [write, read]) {
+      for (const header of [response.headers['set-cookie']].flat()) {
+        if (header !== undefined) await browser.jar.setCookie(header, 'http://localhost/')
+      }
+    }
+    const after = (await browser.get('/read')).body
+    if (refresh === true) t.equal(after, '1', 'refresh: true: the read re-sent the old data and the write is lost')
+    else t.equal(after, '2', 'default: the read sent no cookie, the write survives')
+    await app.close()
   }
 })
 
@@ -268,7 +317,12 @@ t.test('rotation keeps the creation time (absoluteMaxAge still counts from the f
 t.test('a session too large for a cookie is an error and keeps the previous cookie', async (t) => {
   const app = await buildApp({}, (app) => {
     counterRoutes(app)
-    app.get('/grow', async (request) => { request.session.big = 'x'.repeat(4000); return 'grown' })
+    // Random text: compression cannot make it fit.
+    app.get('/grow', async (request) => {
+      request.session.big = randomBytes(3000).toString('base64')
+      request.session.small = 'y'.repeat(300)
+      return 'grown'
+    })
   })
   t.teardown(() => app.close())
   const browser = new Browser(app)
@@ -277,7 +331,9 @@ t.test('a session too large for a cookie is an error and keeps the previous cook
   const grow = await browser.get('/grow')
   t.equal(grow.statusCode, 500)
   t.equal(grow.json().code, 'FST_SESSION_TOO_LARGE')
-  t.match(grow.json().message, /"session" would be \d{4} bytes, over the 4096-byte browser limit/)
+  t.match(grow.json().message, /cookie "session" would be \d{4} bytes, over one cookie's 4096-byte browser limit/)
+  t.match(grow.json().message, /largest keys \(bytes of JSON, before compression\): "big" \(4008 bytes\), "small" \(310 bytes\), "n" \(5 bytes\)$/,
+    'the message lists the top-level keys, largest first')
   t.equal(sessionSetCookie(grow), undefined, 'no Set-Cookie at all')
   t.equal((await browser.cookie())?.value, before?.value, 'the browser keeps its previous cookie')
   t.equal((await browser.get('/read')).body, '1', 'which still works')
@@ -327,6 +383,74 @@ t.test('invalid cookies: logged at debug without the value, counted by onInvalid
   t.ok(lines.some((line) => /"reason":"malformed".*session cookie ignored/.test(line)))
   t.ok(lines.some((line) => /onInvalidCookie threw/.test(line)), 'a throwing hook is logged, not a 500')
   t.notOk(lines.some((line) => line.includes('SECRETMARKER')), 'the cookie value is never logged')
+})
+
+t.test('an async onInvalidCookie that rejects is logged, never an unhandled rejection', async (t) => {
+  const lines: string[] = []
+  const stream = { write (line: string) { lines.push(line) } }
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown) => { unhandled.push(reason) }
+  process.on('unhandledRejection', onUnhandled)
+  t.teardown(() => { process.off('unhandledRejection', onUnhandled) })
+  let settled!: () => void
+  const rejected = new Promise<void>((resolve) => { settled = resolve })
+  const app = await buildApp({
+    async onInvalidCookie (reason) {
+      setImmediate(settled)
+      throw new Error(`async hook failed for ${reason}`)
+    }
+  }, counterRoutes, { logger: { level: 'error', stream } })
+  t.teardown(() => app.close())
+  const response = await app.inject({ url: '/read', headers: { cookie: 'session=garbage' } })
+  t.equal(response.statusCode, 200, 'the request goes on with an empty session')
+  t.equal(response.body, '0')
+  await rejected
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(unhandled, [], 'no unhandled rejection')
+  t.ok(lines.some((line) => /onInvalidCookie.*rejected/.test(line) && /async hook failed for malformed/.test(line)),
+    'the rejection is logged with its error')
+})
+
+t.test('a response that sets the session cookie is kept from shared caches', async (t) => {
+  const lines: string[] = []
+  const stream = { write (line: string) { lines.push(line) } }
+  const app = await buildApp({}, (app) => {
+    counterRoutes(app)
+    app.get('/given', async (request, reply) => {
+      const { cc } = request.query as { cc: string }
+      reply.header('cache-control', cc)
+      request.session.n = 1
+      return 'ok'
+    })
+    app.get('/read-public', async (request, reply) => {
+      reply.header('cache-control', 'public, max-age=60')
+      return request.session.get('n', 0)
+    })
+  }, { logger: { level: 'warn', stream } })
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+
+  const write = await browser.get('/write')
+  t.equal(write.headers['cache-control'], 'private', 'no Cache-Control from the route: private')
+  const cleared = await browser.get('/clear')
+  t.equal(cleared.headers['cache-control'], 'private', 'a deleting cookie too')
+  t.equal((await browser.get('/read')).headers['cache-control'], undefined, 'no Set-Cookie: the route\'s caching is left alone')
+  await browser.get('/write')
+  t.equal((await browser.get('/read-public')).headers['cache-control'], 'public, max-age=60', 'a read sending no cookie keeps any header')
+
+  for (const strict of ['no-store', 'private, max-age=60', 'no-cache, no-store, must-revalidate', 'Private']) {
+    const response = await app.inject(`/given?cc=${encodeURIComponent(strict)}`)
+    t.equal(response.headers['cache-control'], strict, `the route's stricter "${strict}" is kept`)
+  }
+  t.equal(lines.length, 0, 'without a warning')
+  for (let i = 0; i < 3; i++) {
+    const response = await app.inject(`/given?cc=${encodeURIComponent('public, max-age=300')}`)
+    t.equal(response.headers['cache-control'], 'public, max-age=300', 'a cacheable header the route chose is kept')
+    t.ok(sessionSetCookie(response))
+  }
+  const warnings = lines.filter((line) => /lets shared caches store it/.test(line))
+  t.equal(warnings.length, 1, 'and warned about once per route')
+  t.match(warnings[0], /"route":"\/given"/)
 })
 
 t.test('works when the app registered @fastify/cookie itself, even with its parsing hook off', async (t) => {
@@ -437,7 +561,7 @@ t.test('a cookie that differs from a remembered one in any character is verified
   }
 })
 
-t.test('the verified-cookie memory is bounded and forgets the oldest', async (t) => {
+t.test('the verified-cookie memory keeps cookies in use while others come and go', async (t) => {
   pinClock(t, T0)
   const app = await buildApp({}, counterRoutes)
   t.teardown(() => app.close())
@@ -451,5 +575,49 @@ t.test('the verified-cookie memory is bounded and forgets the oldest', async (t)
     if (i % 50 === 0 && (await app.inject({ url: '/read', headers: { cookie: inUse } })).body === '1') inUseReads++
   }
   t.equal(inUseReads, 12, 'a cookie in use reads the same all along')
-  t.equal((await app.inject({ url: '/read', headers: { cookie: first } })).body, '1', 'an evicted cookie verifies again')
+  t.equal((await app.inject({ url: '/read', headers: { cookie: first } })).body, '1', 'an old cookie reads the same')
+})
+
+t.test('the verified-cookie memory is bounded by bytes, whatever the number and size of cookies', async (t) => {
+  // Straight through the codec (no inject: its own per-request garbage would blur the heap).
+  pinClock(t, T0)
+  const { codec } = resolveTestOptions({ secret: SECRET })
+  const issuer = resolveTestOptions({ secret: SECRET }).codec
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) throw new Error('run with node --expose-gc (.taprc sets it)')
+  const heap = () => { gc(); return process.memoryUsage().heapUsed }
+  const before = heap()
+  let verified = 0
+  let value = ''
+  const inUse = issuer.encode({ data: { inUse: true }, json: '{"inUse":true}', issuedAt: T0, createdAt: T0, id: 'B'.repeat(22), permanent: false })
+  for (let i = 0; i < 12000; i++) {
+    // One cookie read now and then: found in the older half, it moves to the newer one, parsed data and all.
+    if (i % 300 === 0) t.match(codec.decode(inUse), { data: { inUse: true } }, `in use, read at ${i}`)
+    // About 1 KB of JSON each: kept without a bound, 12,000 of them read twice (so their parsed
+    // data is kept too) would hold about 100 MB.
+    const data = { i, note: `${i}:`.padEnd(1000, 'x') }
+    value = issuer.encode({ data, json: JSON.stringify(data), issuedAt: T0, createdAt: T0, id: 'A'.repeat(22), permanent: false })
+    for (let read = 0; read < 2; read++) if (typeof codec.decode(value) !== 'string') verified++
+  }
+  const grown = (heap() - before) / 1048576
+  t.equal(verified, 24000, 'every cookie verified')
+  // Both codecs remember (the issuer its issued values): two memories of MEMORY_BYTES at most.
+  t.ok(grown > MEMORY_BYTES / 1048576 / 2, `the memories are in use: the heap grew by ${grown.toFixed(1)} MB`)
+  t.ok(grown < 2 * MEMORY_BYTES / 1048576 * 1.25, `and bounded: ${grown.toFixed(1)} MB for two ${MEMORY_BYTES / 1048576} MB memories`)
+  // Used after the measurement, so the memories were alive during it.
+  t.match(codec.decode(value), { keyIndex: 0 }, 'the latest cookie is still read')
+  t.match(issuer.decode(value), { keyIndex: 0 })
+})
+
+t.test('a remembered payload too long to keep parsed is read from its text on every repeat', async (t) => {
+  pinClock(t, T0)
+  const { codec } = resolveTestOptions({ secret: SECRET })
+  const data = { list: Array.from({ length: 600 }, (_, i) => `item-${i % 7}`) } // 6 KB of JSON, deflated into one cookie
+  const value = resolveTestOptions({ secret: SECRET }).codec.encode({ data, json: JSON.stringify(data), issuedAt: T0, createdAt: T0, id: 'C'.repeat(22), permanent: false })
+  t.ok(value.length < 4096 && JSON.stringify(data).length > 4096)
+  for (let read = 0; read < 3; read++) {
+    const decoded = codec.decode(value)
+    t.same(typeof decoded === 'string' ? decoded : decoded.data, data, `read ${read + 1}`)
+    t.equal(typeof decoded === 'string' ? 'refused' : decoded.pristine, undefined, 'no parsed copy kept')
+  }
 })

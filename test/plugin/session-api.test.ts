@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { CookieOverrides, Session } from '../../plugin/index.js'
 import { buildApp, Browser, cookiePair, sessionSetCookie } from '../helpers.js'
 
 // The session object as handlers use it, checked over real requests and cookies.
@@ -48,6 +49,7 @@ t.test('has, data(), toJSON() and `in`', async (t) => {
         hasNot: request.session.has('nope'),
         inData: 'list' in request.session,
         inMethod: 'get' in request.session,
+        inFlag: 'permanent' in request.session,
         copyIsDate: copy.when instanceof Date,
         listLength: (request.session.list as unknown[]).length,
         json: JSON.parse(JSON.stringify(request.session))
@@ -60,7 +62,8 @@ t.test('has, data(), toJSON() and `in`', async (t) => {
     has: true,
     hasNot: false,
     inData: true,
-    inMethod: true,
+    inMethod: false,
+    inFlag: false,
     copyIsDate: true,
     listLength: 2,
     json: { when: '2024-01-02T03:04:05.678Z', list: [1, { a: 'b' }] }
@@ -178,6 +181,126 @@ t.test('regenerate() without arguments empties the session and still re-issues w
   const response = await browser.get('/regen')
   t.same(response.json(), [])
   t.match(sessionSetCookie(response), { value: '', maxAge: 0 }, 'an emptied session deletes the cookie')
+})
+
+t.test('`in`, has, Object.keys, spreading and JSON.stringify agree: data keys only', async (t) => {
+  const NAMES = ['get', 'set', 'permanent', 'modified', 'sessionId', 'toJSON', 'user', 'n', 'constructor', 'toString', 'hasOwnProperty']
+  const app = await buildApp({}, (app) => {
+    app.post('/', async (request) => {
+      const session = request.session
+      for (const key of request.body as string[]) session.set(key, 1)
+      return NAMES.map((name) => ({
+        name,
+        in: name in session,
+        has: session.has(name),
+        keys: Object.keys(session).includes(name),
+        spread: Object.hasOwn({ ...session }, name),
+        json: Object.hasOwn(JSON.parse(JSON.stringify(session)) as object, name)
+      }))
+    })
+  })
+  t.teardown(() => app.close())
+  for (const stored of [[], ['user'], ['get', 'permanent', 'n'], NAMES]) {
+    const answers = (await app.inject({ method: 'POST', url: '/', payload: stored })).json() as Array<Record<string, unknown>>
+    for (const { name, ...views } of answers) {
+      const expected = stored.includes(name as string)
+      t.same(views, { in: expected, has: expected, keys: expected, spread: expected, json: expected }, `${String(name)} with [${stored.join(', ')}] stored`)
+    }
+  }
+})
+
+t.test('a write after the session was saved throws FST_SESSION_ALREADY_SAVED instead of vanishing', async (t) => {
+  const WRITES: Record<string, (session: Session) => unknown> = {
+    property: (session) => { session.late = 1 },
+    set: (session) => session.set('late', 1),
+    delete: (session) => { delete session.n },
+    pop: (session) => session.pop('n'),
+    clear: (session) => session.clear(),
+    touch: (session) => session.touch(),
+    permanent: (session) => { session.permanent = true },
+    options: (session) => session.options({ path: '/x' }),
+    regenerate: (session) => session.regenerate()
+  }
+  for (const usedBefore of [true, false]) {
+    for (const [name, write] of Object.entries(WRITES)) {
+      const outcome: Record<string, unknown> = {}
+      const app = await buildApp({}, (app) => {
+        // Registered after the plugin, so it runs after the plugin's own onSend.
+        app.addHook('onSend', async (request) => {
+          try {
+            await write(request.session)
+            outcome.threw = false
+          } catch (error) {
+            outcome.threw = (error as { code?: string }).code
+            outcome.message = (error as Error).message
+          }
+          outcome.reads = request.session.n
+        })
+        app.get('/', async (request) => {
+          if (usedBefore) return String(request.session.n)
+          return 'untouched'
+        })
+      })
+      t.teardown(() => app.close())
+      const seeded = await buildApp({}, (app) => { app.get('/', async (request) => { request.session.n = 7; return 'ok' }) })
+      const cookie = cookiePair(await seeded.inject('/'))
+      await seeded.close()
+      const response = await app.inject({ url: '/', headers: { cookie } })
+      const what = `${name}, session ${usedBefore ? 'used' : 'first used'} before onSend`
+      t.equal(outcome.threw, 'FST_SESSION_ALREADY_SAVED', `${what}: throws`)
+      t.match(outcome.message, /before onSend/, `${what}: and says where to write`)
+      t.equal(outcome.reads, 7, `${what}: reads still work`)
+      t.equal(sessionSetCookie(response), undefined, `${what}: nothing half-written`)
+    }
+  }
+})
+
+t.test('options() accepts every attribute reply.setCookie accepts, and ignores other keys', async (t) => {
+  const lines: string[] = []
+  const stream = { write (line: string) { lines.push(line) } }
+  const app = await buildApp({ maxAge: 7200 }, (app) => {
+    app.post('/', async (request) => {
+      const body = request.body as CookieOverrides
+      // JSON has no Date: an ISO text in the body stands for one.
+      if (typeof body.expires === 'string') body.expires = new Date(body.expires)
+      request.session.options(body)
+      request.session.n = 1
+      return 'ok'
+    })
+    app.post('/caught', async (request) => {
+      try {
+        request.session.options(request.body as CookieOverrides)
+        return 'accepted'
+      } catch (error) {
+        return (error as { code?: string }).code
+      }
+    })
+  }, { logger: { level: 'debug', stream } })
+  t.teardown(() => app.close())
+  const send = async (body: unknown, url = '/') => app.inject({ method: 'POST', url, payload: body as Record<string, unknown> })
+  const now = Math.floor(Date.now() / 1000)
+
+  const lasting = sessionSetCookie(await send({ maxAge: 3600, priority: 'high', sameSite: 'strict' }))
+  t.equal(lasting?.maxAge, 3600, 'maxAge in seconds, as @fastify/cookie')
+  t.ok(Math.abs((lasting?.expires?.getTime() ?? 0) / 1000 - (now + 3600)) <= 2, 'with a matching Expires')
+  t.match(lasting?.header, /; Priority=High/)
+  t.match(lasting?.header, /; SameSite=Strict/)
+
+  const capped = sessionSetCookie(await send({ maxAge: 10 * 24 * 3600 }))
+  t.equal(capped?.maxAge, 7200, 'never past what the server would accept (maxAge 7200)')
+  const byDate = sessionSetCookie(await send({ expires: new Date((now + 600) * 1000).toISOString() }))
+  t.ok(byDate?.maxAge !== undefined && byDate.maxAge >= 598 && byDate.maxAge <= 600, 'expires as a date')
+  const byNumber = sessionSetCookie(await send({ expires: (now + 900) * 1000 }))
+  t.ok(byNumber?.maxAge !== undefined && byNumber.maxAge >= 898 && byNumber.maxAge <= 900, 'expires in milliseconds, as @fastify/cookie')
+
+  const foreign = await send({ userInfo: 'kimi', signed: true, sameSite: 'lax' })
+  t.equal(foreign.statusCode, 200, 'keys that are not cookie attributes are ignored')
+  t.ok(lines.some((line) => /"ignored":\["userInfo","signed"\].*not cookie attributes/.test(line)), 'and named in a debug log')
+
+  t.match(sessionSetCookie(await send({ sameSite: true }))?.header, /; SameSite=Strict/, 'sameSite: true is strict, as @fastify/cookie')
+  for (const bad of [null, { path: '/a<b' }, { domain: 'exa mple.com' }, { maxAge: -1 }, { maxAge: 1.5 }, { expires: 'soon' }, { priority: 'urgent' }, { sameSite: 'none' }]) {
+    t.equal((await send(bad, '/caught')).body, 'FST_SESSION_INVALID_OPTION', `${JSON.stringify(bad)} throws where options() is called`)
+  }
 })
 
 t.test('options() overrides cookie attributes for this response only', async (t) => {

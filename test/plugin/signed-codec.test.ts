@@ -8,9 +8,9 @@ import { buildApp, cookiePair, pinClock, sessionSetCookie, SECRET } from '../hel
 const PURPOSE = 'fastify-cookie-session signed cookie v1'
 const NOW = 1_800_000_000
 
-/** Signs arbitrary bytes in the s1 layout, as only a holder of the secret could. */
-function forge (dataBytes: Buffer, { issued = NOW, created = NOW, id = 'A'.repeat(22), permanent = 0, name = 'session', purpose = PURPOSE } = {}) {
-  const signed = `s1.${dataBytes.toString('base64url')}.${issued.toString(36)}.${created.toString(36)}.${id}.${permanent}`
+/** Signs arbitrary bytes in the documented layout, as only a holder of the secret could. `flags`: 1 permanent + 2 deflated. */
+function forge (dataBytes: Buffer, { issued = NOW, created = NOW, id = 'A'.repeat(22), flags = 0, name = 'session', purpose = PURPOSE, version = 's2' } = {}) {
+  const signed = `${version}.${dataBytes.toString('base64url')}.${issued.toString(36)}.${created.toString(36)}.${id}.${flags}`
   const mac = createHmac('sha256', deriveKey(Buffer.from(SECRET), purpose)).update(`${name}=${signed}`).digest('base64url')
   return `${signed}.${mac}`
 }
@@ -37,7 +37,7 @@ t.test('the cookie has the documented shape and reads back', async (t) => {
   pinClock(t, NOW)
   const server = await app(t)
   const pair = cookiePair(await server.inject('/write'))
-  t.match(pair, /^session=s1\.[A-Za-z0-9_-]+\.tro8w0\.tro8w0\.[A-Za-z0-9_-]{22}\.0\.[A-Za-z0-9_-]{43}$/)
+  t.match(pair, /^session=s2\.[A-Za-z0-9_-]+\.tro8w0\.tro8w0\.[A-Za-z0-9_-]{22}\.0\.[A-Za-z0-9_-]{43}$/)
   t.same(await readWith(server, pair), { status: 200, body: { keys: ['user', 'n'], isNew: false }, setCookie: undefined })
   t.equal(forge(Buffer.from('{"user":"kimi","n":1}'), { id: pair.split('.')[4] as string }), pair.slice('session='.length),
     'the format is exactly the one documented')
@@ -68,7 +68,7 @@ t.test('signature removed, truncated, extended; separators added; prefix changed
   const body = value.slice(0, value.lastIndexOf('.'))
   const variants = [
     body, `${body}.`, `${value}A`, `${value}.`, `${value}.x`, `.${value}`, value.replace('.', '..'),
-    `s2${value.slice(2)}`, value.slice(3), `s1.${value}`, value.toUpperCase()
+    `s1${value.slice(2)}`, `s3${value.slice(2)}`, value.slice(3), `s2.${value}`, value.toUpperCase()
   ]
   for (let cut = 1; cut < mac.length; cut++) variants.push(`${body}.${mac.slice(0, cut)}`)
   for (const variant of variants) t.same(await readWith(server, `session=${variant}`), EMPTY, variant.slice(-20))

@@ -78,10 +78,16 @@ const options: CookieSessionOptions = {
     request.log.info(reason)
   }
 }
+const asyncOptions: CookieSessionOptions = {
+  secret: 'x'.repeat(32),
+  async onInvalidCookie (reason) {
+    await Promise.resolve(reason)
+  }
+}
 // @ts-expect-error secret is required
 const missingSecret: CookieSessionOptions = { maxAge: 1 }
 
-const error = new FST_SESSION_TOO_LARGE('session', 5000, 4096)
+const error = new FST_SESSION_TOO_LARGE('cookie "session" would be 5000 bytes')
 assertEqual<typeof error.code, 'FST_SESSION_TOO_LARGE'>(true)
 
-export { options, missingSecret, error }
+export { options, asyncOptions, missingSecret, error }

@@ -1,0 +1,137 @@
+import { chunkName, joinChunks, splitValue } from './chunks.js'
+import type { Decoded, InvalidReason } from './codecs/codec.js'
+import { resolveCodecOptions, type ResolvedCodecOptions, type SessionCodecOptions } from './options.js'
+import { newSessionId, nowSeconds, type SessionContents } from './session.js'
+import { tooLarge } from './size-report.js'
+import { assertStorable, serialize, type SessionRecord } from './values.js'
+
+// From a cookie value to a valid session and back, without Fastify: the path the plugin itself
+// takes (same keys, formats, size limits and clocks), for places with no Fastify request: a
+// WebSocket server, a queue worker, a magic link, a plain node:http handler.
+
+/** Clock difference tolerated between servers before a cookie counts as issued in the future. */
+export const CLOCK_SKEW = 60
+
+/** The verified, unexpired session in `value` (the cookies' pieces joined), or why it is not one. */
+export function decodeValue (options: ResolvedCodecOptions, value: string, now: number): Decoded | InvalidReason {
+  // Checked before any crypto work: browsers never send more, so this is not our cookie.
+  if (value.length > options.maxValueBytes) return 'too-large'
+  const decoded = options.codec.decode(value)
+  if (typeof decoded === 'string') return decoded
+  const { issuedAt, createdAt } = decoded
+  if (issuedAt > now + CLOCK_SKEW) return 'future'
+  if (createdAt > issuedAt) return 'bad-payload'
+  // As in itsdangerous, an age equal to the limit is still valid.
+  if (now - issuedAt > options.maxAge || now - createdAt > options.absoluteMaxAge) return 'expired'
+  return decoded
+}
+
+/** A valid session as the codec (and the plugin's `validate` option) sees it. Times are seconds since the epoch. */
+export interface SessionInfo {
+  /** The session's data: a fresh copy for each decode. */
+  data: SessionContents
+  /** The random id kept in the cookie (format 'flask' keeps none: a new random id each time). */
+  sessionId: string
+  /** When the session began (login, or `regenerate()`); for 'flask', equal to issuedAt. */
+  createdAt: number
+  /** When this cookie was written. */
+  issuedAt: number
+  /** Whether the cookie outlives the browser session (Expires/Max-Age). */
+  permanent: boolean
+}
+
+/** What `encode` may be told besides the data. Omitted: a new session id, created now, not permanent. */
+export interface EncodeOptions {
+  permanent?: boolean
+  /** 22 base64url characters, as `session.sessionId` gives it. */
+  sessionId?: string
+  /** Seconds since the epoch; must not be later than now. */
+  createdAt?: number
+}
+
+/** The plugin's cookie format, without Fastify. Create one with `createSessionCodec`, or use `fastify.sessionCodec`. */
+export interface SessionCodec {
+  /** The cookie name the values are bound to (and the first piece's name). */
+  readonly cookieName: string
+  /** How many cookies a value may be split across (`maxCookies`). */
+  readonly maxCookies: number
+  /** The session in a cookie value (pieces already joined), or null when it is not a valid one. */
+  decode (value: string): SessionInfo | null
+  /** Like decode, but says why a value is not a valid session (the reasons `onInvalidCookie` gets). */
+  inspect (value: string): { session: SessionInfo } | { reason: InvalidReason }
+  /** The session in parsed cookies (`request.cookies`, or any name → value record), pieces joined; null when none is valid. */
+  decodeCookies (cookies: Record<string, string | undefined>): SessionInfo | null
+  /**
+   * A cookie value holding `data`. Throws FST_SESSION_UNSTORABLE_VALUE for what cannot be stored,
+   * FST_SESSION_TOO_LARGE when it needs more than `maxCookies` cookies.
+   */
+  encode (data: SessionContents, options?: EncodeOptions): string
+  /** The `[name, value]` cookies to set for an encoded value: one, or up to `maxCookies` pieces. */
+  split (value: string): Array<[name: string, value: string]>
+}
+
+const ID = /^[A-Za-z0-9_-]{22}$/
+
+/** A codec over already resolved options: the plugin's own (`fastify.sessionCodec`), or createSessionCodec's. */
+export function codecFor (options: ResolvedCodecOptions): SessionCodec {
+  const { cookieName, maxCookies } = options
+
+  function inspect (value: string): { session: SessionInfo } | { reason: InvalidReason } {
+    const decoded = decodeValue(options, value, nowSeconds())
+    if (typeof decoded === 'string') return { reason: decoded }
+    const { data, issuedAt, createdAt, id, permanent } = decoded
+    return { session: { data: data as SessionContents, sessionId: id ?? newSessionId(), createdAt, issuedAt, permanent } }
+  }
+
+  function decode (value: string): SessionInfo | null {
+    const result = inspect(value)
+    return 'session' in result ? result.session : null
+  }
+
+  return {
+    cookieName,
+    maxCookies,
+    decode,
+    inspect,
+    decodeCookies (cookies) {
+      const { value, problem } = joinChunks(cookies, cookieName, maxCookies)
+      return value === undefined || problem !== undefined ? null : decode(value)
+    },
+    encode (data, { permanent = false, sessionId, createdAt } = {}) {
+      const now = nowSeconds()
+      if (sessionId !== undefined && !ID.test(sessionId)) throw new TypeError('sessionId must be 22 base64url characters, as session.sessionId gives it')
+      if (createdAt !== undefined && (!Number.isInteger(createdAt) || createdAt < 0 || createdAt > now)) {
+        throw new TypeError('createdAt must be whole seconds since the epoch, not later than now')
+      }
+      const record = { ...data } as SessionRecord
+      for (const key of Object.keys(record)) {
+        if (record[key] === undefined) delete record[key]
+        else assertStorable(record[key], `session.${key}`)
+      }
+      const value = options.codec.encode({
+        data: record,
+        json: serialize(record),
+        issuedAt: now,
+        createdAt: createdAt ?? now,
+        id: sessionId ?? newSessionId(),
+        permanent
+      })
+      if (splitValue(cookieName, value, maxCookies) === undefined) throw tooLarge(options, record, value)
+      return value
+    },
+    split (value) {
+      const pieces = splitValue(cookieName, value, maxCookies)
+      if (pieces === undefined) throw tooLarge(options, {}, value)
+      return pieces.map((piece, index) => [chunkName(cookieName, index), piece])
+    }
+  }
+}
+
+/**
+ * The plugin's cookie format as a standalone codec: pass the same `secret`, `format`,
+ * `cookieName`, `maxAge`, `absoluteMaxAge`, `compress` and `maxCookies` as to the plugin, and it
+ * reads the plugin's cookies (and writes cookies the plugin reads) with the same checks.
+ */
+export function createSessionCodec (options: SessionCodecOptions): SessionCodec {
+  return codecFor(resolveCodecOptions(options))
+}
