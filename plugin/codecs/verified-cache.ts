@@ -65,7 +65,8 @@ function sizeOf (value: string, text: string, parsed: boolean): number {
 
 /**
  * A copy of `text` that shares no memory with the string it was cut from (V8 keeps a slice of 13
- * characters or more as a view of its parent). Cookie values are ASCII, so latin1 is exact.
+ * characters or more as a view of its parent). Exact for latin1 text only: a character above
+ * U+00FF keeps its low byte, so the caller compares the copy with the original (below).
  */
 function flat (text: string): string {
   return Buffer.from(text, 'latin1').toString('latin1')
@@ -125,7 +126,11 @@ export function withVerifiedCache (codec: Codec, maxValueBytes: number): Codec {
       }
       // Decoded from a flat copy: the fields it slices out are then views of the copy the entry
       // keeps, not of the request's Cookie header.
+      // Every format's value is ASCII; a character beyond latin1 (which @fastify/cookie decodes
+      // from a %-escape) would lose its high byte in the copy and could spell a valid cookie, so
+      // a copy that differs from the original is refused here, before any codec reads it.
       const copy = flat(value)
+      if (copy !== value) return 'malformed'
       const decoded = codec.decode(copy)
       if (typeof decoded === 'string' || decoded.text.length > MAX_TEXT_CHARS) return decoded
       const { json, text, issuedAt, createdAt, id, permanent, keyIndex } = decoded
