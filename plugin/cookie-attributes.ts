@@ -5,7 +5,9 @@ import { FST_SESSION_INVALID_OPTION } from './errors.js'
 // accepted here can fail at send time; then serialised once, because they are the same on every
 // response of a registration (or of one `session.options()` call).
 
+/** The SameSite attribute's values (`cookie.sameSite` also takes them capitalised, or a boolean). */
 export type SameSite = 'lax' | 'strict' | 'none'
+/** Chromium's Priority attribute's values (`cookie.priority`). */
 export type Priority = 'low' | 'medium' | 'high'
 
 /** Attributes of the session cookie, for the `cookie` option and `session.options()`. */

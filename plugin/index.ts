@@ -15,6 +15,11 @@ declare module 'fastify' {
     // An import type, not the bare name: inside this block `Session` would first resolve to
     // fastify's own `Session`, which @fastify/session adds to 'fastify' when its types are loaded
     // (e.g. through @fastify/passport's declarations).
+    /**
+     * This request's session (fastify-cookie-session), decoded from its cookie on first use. Works
+     * like a dict: `request.session.user = 'Kimi'`, `get`/`set`/`pop`/`clear`; saved when the reply
+     * is sent, only if it changed. Type its keys by augmenting `SessionData`.
+     */
     session: import('./session.js').Session
   }
   interface FastifyInstance {
@@ -76,6 +81,11 @@ const plugin: FastifyPluginAsync<CookieSessionOptions> = async (fastify, options
   })
 }
 
+/**
+ * The plugin: Flask-style sessions stored in a signed (or encrypted, or Flask's own) cookie.
+ * `await app.register(cookieSession, { secret })`, then `request.session` in every route of this
+ * context. Options: see `CookieSessionOptions`; errors at register are `FST_SESSION_INVALID_OPTION`.
+ */
 const cookieSession = fp(plugin, { fastify: '5.x', name: 'fastify-cookie-session' })
 
 // `require('fastify-cookie-session')` returns the plugin itself, like CommonJS Fastify plugins:

@@ -4,6 +4,7 @@ import { FST_SESSION_INVALID_OPTION } from './errors.js'
 // Secrets are never used directly: each format derives its own key per purpose with HKDF, so
 // the same secret can sign and encrypt without one key ever serving two algorithms.
 
+/** A secret as the `secret` option takes it: a string (its UTF-8 bytes) or bytes. */
 export type Secret = string | Buffer | Uint8Array
 
 /** The smallest secret accepted by default: 256 bits, as HMAC-SHA256 and AES-256 want. */

@@ -16,19 +16,31 @@ import type { SessionInfo } from './session-codec.js'
 // codec; the plugin adds those about cookies and requests.
 
 export type { CookieOptions, SameSite, Priority } from './cookie-attributes.js'
+/**
+ * The cookie format: 'signed' (the default: readable by the client, HMAC-SHA256), 'encrypted'
+ * (AES-256-GCM: the client cannot read it) or 'flask' (Flask's own session cookie, to share
+ * sessions with a Flask app). See docs/formats.md.
+ */
 export type Format = keyof typeof FORMATS
 
 /** What decides how a session is written into a cookie value and read back. */
 export interface SessionCodecOptions {
-  /** Required. >= 32 bytes, or [current, ...fallbacks] to rotate keys. */
+  /**
+   * Required. At least 32 bytes (`openssl rand -base64 32`; format 'flask' takes Flask's
+   * SECRET_KEY as it is and warns under 32), or `[current, ...fallbacks]` to rotate keys: the
+   * first signs, all verify, and a cookie verified by a fallback is re-issued under the first.
+   */
   secret: Secret | Secret[]
-  /** Cookie format, default 'signed'. */
+  /** Cookie format: 'signed' (default), 'encrypted' or 'flask'. */
   format?: Format
   /** Default 'session' (Flask's). Bound into the MAC (signed) or the AAD (encrypted). */
   cookieName?: string
-  /** Seconds. Server-side age limit of every cookie and Expires/Max-Age of permanent ones. Default 31 days. */
+  /**
+   * Seconds, not milliseconds. Server-side age limit of every cookie (permanent or not) and
+   * Expires/Max-Age of permanent ones. Default 31 days (Flask's); at most 400 days.
+   */
   maxAge?: number
-  /** Seconds since the session was created after which it ends, however active. Default: none. */
+  /** Seconds since the session was created after which it ends, however active. Default: none. Not with 'flask'. */
   absoluteMaxAge?: number
   /**
    * Deflate the payload when that makes the cookie shorter. Default true for 'signed' and 'flask'
@@ -43,6 +55,7 @@ export interface SessionCodecOptions {
   maxCookies?: number
 }
 
+/** The plugin's options: the codec's (`secret`, `format`, lifetimes…) plus the cookie's and the request's. Checked at register. */
 export interface CookieSessionOptions extends SessionCodecOptions {
   /** Whether new sessions are permanent (cookie with Expires/Max-Age). Default false. */
   permanent?: boolean

@@ -42,6 +42,7 @@ export interface SessionInfo {
 
 /** What `encode` may be told besides the data. Omitted: a new session id, created now, not permanent. */
 export interface EncodeOptions {
+  /** Whether the session outlives the browser session (Expires/Max-Age when the cookie is set). Default false. */
   permanent?: boolean
   /** 22 base64url characters, as `session.sessionId` gives it. */
   sessionId?: string
