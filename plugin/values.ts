@@ -1,41 +1,19 @@
 import { FST_SESSION_UNSTORABLE_VALUE } from './errors.js'
+import * as format from './codecs/values-format.js'
+import { isPlainObject, PROTO, type SessionRecord, type ValuePlatform } from './codecs/values-format.js'
 
-// What a session may hold, and its canonical text form.
-//
-// Storable: null, booleans, finite numbers, strings (any UTF-16, lone surrogates included:
-// JSON escapes them, so they round-trip exactly), arrays, plain objects, Date and
-// Buffer/Uint8Array (read back as Buffer). `undefined` object properties are skipped, as JSON
-// does. Anything else throws FST_SESSION_UNSTORABLE_VALUE naming the path of the bad value.
-//
-// Dates and bytes are written as one-key "tag" objects, like Flask's tagged JSON:
-// `{" d": "<ISO date>"}` and `{" b": "<base64url>"}`. A user object that happens to have exactly
-// one key that is a tag name is wrapped as `{" o": {...}}` so it can never be mistaken for a tag.
+// What a session may hold, and its canonical text form, for the Node plugin: the rules are in
+// codecs/values-format.ts (shared with the Web codec); here they are bound to Buffer (bytes read
+// back as Buffer) and to FST_SESSION_UNSTORABLE_VALUE, and the Node-only helpers for the verified
+// memory and change detection (copies and comparisons) follow.
 
-export type SessionRecord = Record<string, unknown>
+export type { SessionRecord } from './codecs/values-format.js'
 
-const DATE_TAG = ' d'
-const BYTES_TAG = ' b'
-const ESCAPE_TAG = ' o'
-const MAX_DEPTH = 64
-/** JSON.parse makes `__proto__` an ordinary own key; copying such a key with `=` would set a prototype. */
-const PROTO = '__proto__'
-
-function isTagName (key: string): boolean {
-  return key === DATE_TAG || key === BYTES_TAG || key === ESCAPE_TAG
-}
-
-function fail (path: string, what: string): never {
-  throw new FST_SESSION_UNSTORABLE_VALUE(`${path} is ${what}`)
-}
-
-function describe (value: object): string {
-  const name = (value.constructor as { name?: string } | undefined)?.name
-  return name ? `a ${name} instance (only plain objects, arrays, Date and Buffer can be stored)` : 'an unsupported object'
-}
-
-function isPlainObject (value: object): boolean {
-  const proto = Object.getPrototypeOf(value)
-  return proto === Object.prototype || proto === null
+/** Node's bytes and errors: bytes are read back as Buffer, spelled by Buffer's native base64. */
+export const NODE_VALUES: ValuePlatform = {
+  unstorable: (message) => new FST_SESSION_UNSTORABLE_VALUE(message),
+  encodeBytes: (bytes, alphabet) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(alphabet),
+  decodeBytes: (text, alphabet) => Buffer.from(text, alphabet)
 }
 
 /**
@@ -43,108 +21,12 @@ function isPlainObject (value: object): boolean {
  * be stored. Used both to write cookies and, by comparing texts, to detect changes by value.
  */
 export function serialize (value: unknown): string {
-  // Most sessions are plain JSON: check that without allocating, then let V8's native
-  // JSON.stringify write it (3-4x faster than write()). Dates, bytes, tag look-alikes and
-  // everything that must fail take write(), which produces the same text or the error.
-  return isPlainJson(value, 0) ? JSON.stringify(value) : write(value, 'session', 0, [])
-}
-
-/** True when JSON.stringify(value) is exactly what write() would produce. */
-function isPlainJson (value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true
-    case 'number':
-      return Number.isFinite(value)
-    case 'object':
-      break
-    default:
-      return false
-  }
-  if (value === null) return true
-  if (depth >= MAX_DEPTH) return false // also ends circular structures; write() names them
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i]
-      if (item === undefined || !isPlainJson(item, depth + 1)) return false
-    }
-    return true
-  }
-  if (!isPlainObject(value)) return false
-  let count = 0
-  let onlyKey = ''
-  for (const key in value) {
-    if (!Object.hasOwn(value, key) || key === PROTO) return false
-    const item = (value as SessionRecord)[key]
-    if (item === undefined) continue
-    if (!isPlainJson(item, depth + 1)) return false
-    count++
-    onlyKey = key
-  }
-  return count !== 1 || !isTagName(onlyKey)
-}
-
-function write (value: unknown, path: string, depth: number, parents: object[]): string {
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value)
-    case 'boolean':
-      return value ? 'true' : 'false'
-    case 'number':
-      if (!Number.isFinite(value)) fail(path, `${value} (only finite numbers can be stored)`)
-      return JSON.stringify(value)
-    case 'object':
-      if (value === null) return 'null'
-      return writeObject(value, path, depth, parents)
-    case 'undefined':
-      return fail(path, 'undefined (remove the key instead)')
-    default:
-      return fail(path, `a ${typeof value}`)
-  }
-}
-
-function writeObject (value: object, path: string, depth: number, parents: object[]): string {
-  if (depth >= MAX_DEPTH) fail(path, `nested deeper than ${MAX_DEPTH} levels`)
-  if (parents.includes(value)) fail(path, 'a circular reference')
-  if (value instanceof Date) {
-    const time = value.getTime()
-    if (Number.isNaN(time)) fail(path, 'an invalid Date')
-    return `{"${DATE_TAG}":"${value.toISOString()}"}`
-  }
-  if (value instanceof Uint8Array) {
-    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-    return `{"${BYTES_TAG}":"${bytes.toString('base64url')}"}`
-  }
-  parents.push(value)
-  let out: string
-  if (Array.isArray(value)) {
-    const items: string[] = []
-    for (let i = 0; i < value.length; i++) {
-      items.push(write(value[i], `${path}[${i}]`, depth + 1, parents))
-    }
-    out = `[${items.join(',')}]`
-  } else {
-    if (!isPlainObject(value)) fail(path, describe(value))
-    const fields: string[] = []
-    let onlyKey: string | undefined
-    for (const key of Object.keys(value)) {
-      const item = (value as SessionRecord)[key]
-      if (item === undefined) continue
-      if (key === PROTO) fail(`${path}.__proto__`, 'a forbidden key')
-      fields.push(`${JSON.stringify(key)}:${write(item, `${path}.${key}`, depth + 1, parents)}`)
-      onlyKey = key
-    }
-    out = `{${fields.join(',')}}`
-    if (fields.length === 1 && isTagName(onlyKey as string)) out = `{"${ESCAPE_TAG}":${out}}`
-  }
-  parents.pop()
-  return out
+  return format.serialize(value, NODE_VALUES)
 }
 
 /** Throws FST_SESSION_UNSTORABLE_VALUE early, at assignment, when a value could never be saved. */
 export function assertStorable (value: unknown, path: string): void {
-  if (!isPlainJson(value, 1)) write(value, path, 1, [])
+  format.assertStorable(value, path, NODE_VALUES)
 }
 
 /**
@@ -153,53 +35,7 @@ export function assertStorable (value: unknown, path: string): void {
  * that is not a JSON object or holds a malformed tag: callers treat that as an invalid cookie.
  */
 export function parse (text: string): SessionRecord {
-  const parsed: unknown = JSON.parse(text)
-  // Only tags (always `{" x":`), a `__proto__` key or \u-escapes (which could spell either)
-  // need the reviving walk; plain sessions skip it.
-  const plain = !text.includes('{" ') && !text.includes(PROTO) && !text.includes('\\u')
-  const value = plain ? parsed : revive(parsed)
-  if (typeof value !== 'object' || value === null || !isPlainObject(value)) { // arrays and tags fail isPlainObject
-    throw new TypeError('session data is not an object')
-  }
-  return value as SessionRecord
-}
-
-function revive (value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return value
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = revive(value[i])
-    return value
-  }
-  const object = value as SessionRecord
-  const keys = Object.keys(object)
-  if (keys.length === 1) {
-    const key = keys[0] as string
-    const body = object[key]
-    if (key === DATE_TAG) return reviveDate(body)
-    if (key === BYTES_TAG) return reviveBytes(body)
-    if (key === ESCAPE_TAG) {
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TypeError('bad escape tag')
-      return reviveFields(body as SessionRecord)
-    }
-  }
-  return reviveFields(object)
-}
-
-function reviveFields (object: SessionRecord): SessionRecord {
-  if (Object.hasOwn(object, PROTO)) delete object[PROTO]
-  for (const key of Object.keys(object)) object[key] = revive(object[key])
-  return object
-}
-
-function reviveDate (body: unknown): Date {
-  const date = new Date(typeof body === 'string' ? body : NaN)
-  if (Number.isNaN(date.getTime())) throw new TypeError('bad date tag')
-  return date
-}
-
-function reviveBytes (body: unknown): Buffer {
-  if (typeof body !== 'string' || !/^[A-Za-z0-9_-]*$/.test(body)) throw new TypeError('bad bytes tag')
-  return Buffer.from(body, 'base64url')
+  return format.parse(text, NODE_VALUES)
 }
 
 /** A deep copy that keeps Date and Buffer types (what `session.data()` returns). */

@@ -19,7 +19,7 @@ import { installConsumer, pack, root, temporaryFolder, unpack } from './package/
  * the first test until it is listed here; each listed one is then loaded with import and require,
  * and publint and attw check every entry point by themselves.
  */
-const entryPoints = ['.']
+const entryPoints = ['.', './web']
 
 /** What every consumer prints after its requests (see test/package/consumers/). */
 const expected = { status: 200, cookie: 'session', user: 'ada', error: 'FST_SESSION_INVALID_KEY', sameExport: true }

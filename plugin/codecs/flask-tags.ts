@@ -1,12 +1,27 @@
-import { FST_SESSION_UNSTORABLE_VALUE } from '../errors.js'
-import { cloneParsed, type SessionRecord } from '../values.js'
+import { encode as encodeBase64url, decode as decodeBase64url, isCanonical } from './base64url.js'
+import type { SessionRecord, ValuePlatform } from './values-format.js'
 
-// Flask's tagged JSON (flask/json/tag.py), read into the values our sessions hold and written
-// back the way Flask writes it: sorted keys (by code point, as Python sorts), no spaces, and
+// Flask's session cookie (itsdangerous URLSafeTimedSerializer as Flask configures it) and its
+// tagged JSON (flask/json/tag.py): the one definition the Node codec (flask.ts) and the Web codec
+// share. Platform-neutral: no Buffer, no node: import; bytes and errors come from a ValuePlatform,
+// the HMAC-SHA1 and zlib calls are each codec's own.
+//
+//   [.]<payload>.<timestamp>.<signature>
+//
+// payload    base64url of Flask's tagged JSON (below); when zlib makes it shorter, a leading '.'
+//            and base64url of the deflated JSON (RFC 1950, zlib-wrapped) instead
+// timestamp  base64url of the issue time in seconds, big-endian, leading zero bytes dropped
+// signature  HMAC-SHA1 over everything before the last dot, keyed with
+//            HMAC-SHA1(SECRET_KEY, 'cookie-session') (itsdangerous' "hmac" key derivation)
+//
+// Flask cookies carry no creation time and no id, and bind nothing to the cookie name.
+//
+// The tagged JSON is read into the values our sessions hold and written back the way Flask
+// writes it: sorted keys (by code point, as Python sorts), no spaces, and
 // everything outside printable ASCII escaped, like json.dumps(sort_keys=True, ensure_ascii=True).
 //
 //   " t"  tuple     → array, remembered so it goes back to Flask as a tuple
-//   " b"  bytes     ↔ Buffer (standard base64 with padding, not base64url)
+//   " b"  bytes     ↔ Buffer in Node, Uint8Array on the Web (standard base64 with padding, not base64url)
 //   " d"  datetime  ↔ Date (HTTP-date, whole seconds, UTC)
 //   " u"  UUID      → string '8-4-4-4-12', remembered so it goes back as a UUID while unchanged
 //   " m"  Markup    → string, remembered likewise
@@ -15,6 +30,73 @@ import { cloneParsed, type SessionRecord } from '../values.js'
 // JavaScript has no tuple, UUID or Markup type, so their Flask type is remembered beside the
 // value: tuples by array identity, UUID and Markup strings by (container, key, text). A value
 // the application replaces or changes goes back as a plain list or string.
+
+// ---- the cookie's layout ------------------------------------------------------------------
+
+/** itsdangerous' salt: the signing key is HMAC-SHA1(SECRET_KEY, SALT). */
+export const FLASK_SALT = 'cookie-session'
+
+const SHAPE = /^(\.?[A-Za-z0-9_-]*)\.([A-Za-z0-9_-]{2,8})\.([A-Za-z0-9_-]{27})$/
+
+export interface FlaskParts {
+  /** Whether the payload is zlib-deflated (written with a leading '.'). */
+  compressed: boolean
+  /** The payload's canonical base64url text, without the leading '.'. */
+  payload: string
+  /** Seconds since the epoch. */
+  issuedAt: number
+  /** What the signature covers: the value up to its last dot. */
+  signedText: string
+  /** The signature as written (27 base64url characters); the caller compares it with its own. */
+  signature: string
+}
+
+/**
+ * The fields of a value shaped like a Flask cookie, or undefined when it is not (malformed): the
+ * payload canonical base64url, and a timestamp as Flask writes it (no leading zero byte, at most
+ * 6 bytes, enough until the year 8 million).
+ */
+export function parseFlask (value: string): FlaskParts | undefined {
+  const match = SHAPE.exec(value)
+  if (match === null) return undefined
+  const [, payloadText, timeText, signature] = match as unknown as string[]
+  const compressed = (payloadText as string).startsWith('.')
+  const payload = compressed ? (payloadText as string).slice(1) : payloadText as string
+  const time = decodeBase64url(timeText as string)
+  if (!isCanonical(payload) || time === undefined || time.length > 6 || time[0] === 0) return undefined
+  let issuedAt = 0
+  for (const byte of time) issuedAt = issuedAt * 256 + byte
+  return { compressed, payload, issuedAt, signedText: value.slice(0, value.length - 28), signature: signature as string }
+}
+
+/** The timestamp field for `seconds`: big-endian bytes without leading zeros, base64url. */
+export function timestampText (seconds: number): string {
+  const bytes: number[] = []
+  for (let rest = seconds; bytes.length === 0 || rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest % 256)
+  return encodeBase64url(Uint8Array.from(bytes))
+}
+
+/** Python keeps big integers exact; a JavaScript number would silently round them. */
+const LONG_INTEGER = /(?<![\d.eE+-])-?\d{16,}(?![\d.eE])/g
+
+/** Throws when the JSON text holds an integer a JavaScript number cannot keep exactly. */
+export function refuseLongIntegers (text: string): void {
+  const outsideStrings = text.replace(/"(?:[^"\\]|\\.)*"/g, '""')
+  for (const [integer] of outsideStrings.matchAll(LONG_INTEGER)) {
+    if (!Number.isSafeInteger(Number(integer))) throw new RangeError('integer beyond 2^53')
+  }
+}
+
+/** The session object in a payload's JSON text, tags read; throws when it is not one. */
+export function parsePayload (text: string, platform: ValuePlatform): SessionRecord {
+  const data = untag(JSON.parse(text), platform)
+  if (typeof data !== 'object' || data === null || Object.getPrototypeOf(data) !== Object.prototype) {
+    throw new TypeError('session data is not an object')
+  }
+  return data as SessionRecord
+}
+
+// ---- the tags -----------------------------------------------------------------------------
 
 const TUPLE = ' t'
 const BYTES = ' b'
@@ -43,21 +125,21 @@ class TaggedString {
  * Turns parsed JSON into session values, innermost first as Flask's object_hook does. Throws on
  * a tag whose body Flask would never write; the caller turns that into 'bad-payload'.
  */
-export function untag (value: unknown): unknown {
+export function untag (value: unknown, platform: ValuePlatform): unknown {
   if (typeof value !== 'object' || value === null) return value
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = untagSlot(value, String(i), value[i])
+    for (let i = 0; i < value.length; i++) value[i] = untagSlot(value, String(i), value[i], platform)
     return value
   }
   const object = value as SessionRecord
   if (Object.hasOwn(object, PROTO)) delete object[PROTO]
   const keys = Object.keys(object)
-  for (const key of keys) object[key] = untagSlot(object, key, object[key])
-  return keys.length === 1 && TAGS.has(keys[0] as string) ? fromTag(keys[0] as string, object) : object
+  for (const key of keys) object[key] = untagSlot(object, key, object[key], platform)
+  return keys.length === 1 && TAGS.has(keys[0] as string) ? fromTag(keys[0] as string, object, platform) : object
 }
 
-function untagSlot (container: Container, key: string, item: unknown): unknown {
-  const value = untag(item)
+function untagSlot (container: Container, key: string, item: unknown, platform: ValuePlatform): unknown {
+  const value = untag(item, platform)
   if (!(value instanceof TaggedString)) return value
   remember(container, key, value.tag, value.text)
   return value.text
@@ -69,7 +151,7 @@ function remember (container: Container, key: string, tag: StringTag, text: stri
   marks.set(key, { tag, text })
 }
 
-function fromTag (tag: string, object: SessionRecord): unknown {
+function fromTag (tag: string, object: SessionRecord, platform: ValuePlatform): unknown {
   const body = object[tag]
   switch (tag) {
     case TUPLE:
@@ -77,7 +159,7 @@ function fromTag (tag: string, object: SessionRecord): unknown {
       tuples.add(body)
       return body
     case BYTES:
-      return readBytes(body)
+      return readBytes(body, platform)
     case DATE:
       return readDate(body)
     case UUID:
@@ -104,14 +186,10 @@ function readEscapedDict (body: unknown): SessionRecord {
 }
 
 /**
- * A deep copy of what the reading side produced, marks included: the copy's tuples stay tuples
- * and its UUID and Markup strings keep their Flask type, as in a fresh read of the same text.
+ * Carries the marks of `original` over to its `copy` (values.cloneParsed's hook): the copy's
+ * tuples stay tuples and its UUID and Markup strings keep their Flask type, as in a fresh read.
  */
-export function copyTagged (record: SessionRecord): SessionRecord {
-  return cloneParsed(record, copyMarks)
-}
-
-function copyMarks (original: object, copy: object): void {
+export function copyMarks (original: object, copy: object): void {
   if (tuples.has(original as unknown[])) tuples.add(copy as unknown[])
   const marks = taggedStrings.get(original as Container)
   if (marks !== undefined) taggedStrings.set(copy as Container, new Map(marks))
@@ -119,11 +197,11 @@ function copyMarks (original: object, copy: object): void {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
-function readBytes (body: unknown): Buffer {
+function readBytes (body: unknown, platform: ValuePlatform): Uint8Array {
   if (typeof body !== 'string' || !BASE64.test(body)) throw new TypeError('bad bytes tag')
-  const bytes = Buffer.from(body, 'base64')
-  if (bytes.toString('base64') !== body) throw new TypeError('bad bytes tag') // non-zero unused bits
-  return bytes
+  // Non-zero unused bits: the same rule as base64url's, on the same characters.
+  if (!isCanonical(body.replace(/=+$/, '').replaceAll('+', '-').replaceAll('/', '_'))) throw new TypeError('bad bytes tag')
+  return platform.decodeBytes(body, 'base64')
 }
 
 const HTTP_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/
@@ -147,7 +225,7 @@ function readDate (body: unknown): Date {
   return date
 }
 
-/** A JSON object as parsed (arrays, Dates, Buffers and tagged strings are not). */
+/** A JSON object as parsed (arrays, Dates, bytes and tagged strings are not). */
 function isPlainObject (value: unknown): value is SessionRecord {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype
 }
@@ -157,14 +235,14 @@ function isPlainObject (value: unknown): value is SessionRecord {
 /**
  * Flask's JSON text for a session: `data` plus `_permanent: true` when permanent (Flask's own
  * key for the flag, so a `_permanent` in `data` is replaced). Values are those values.ts
- * accepts; throws FST_SESSION_UNSTORABLE_VALUE for a Date Flask cannot read back.
+ * accepts; throws the platform's unstorable error for a Date Flask cannot read back.
  */
-export function dumpSession (data: SessionRecord, permanent: boolean): string {
+export function dumpSession (data: SessionRecord, permanent: boolean, platform: ValuePlatform): string {
   const keys = definedKeys(data)
   const own = keys.indexOf('_permanent')
   if (own !== -1) keys.splice(own, 1)
   if (permanent) keys.push('_permanent')
-  const json = writeFields(data, keys, permanent)
+  const json = writeFields(data, keys, permanent, platform)
   // Only strings can hold such characters (JSON's own syntax is ASCII), and JSON.stringify has
   // already escaped those below ' ': one pass over the whole text escapes them all as Python does.
   return NOT_PRINTABLE_ASCII.test(json) ? json.replace(EVERY_NOT_PRINTABLE_ASCII, escapeUnit) : json
@@ -173,7 +251,7 @@ export function dumpSession (data: SessionRecord, permanent: boolean): string {
 // Written by hand in loops, without closures or intermediate arrays: this runs on every write of
 // a flask cookie, and the map/filter/join version cost three times values.serialize on the same data.
 
-function write (value: unknown, mark: StringMark | undefined): string {
+function write (value: unknown, mark: StringMark | undefined, platform: ValuePlatform): string {
   switch (typeof value) {
     case 'string':
       if (mark?.text !== value) return string(value)
@@ -183,38 +261,36 @@ function write (value: unknown, mark: StringMark | undefined): string {
       return Number.isInteger(value) && !Number.isSafeInteger(value) ? value.toExponential() : JSON.stringify(value)
     case 'object':
       if (value === null) return 'null'
-      if (value instanceof Date) return `{${string(DATE)}:${string(httpDate(value))}}`
-      if (value instanceof Uint8Array) {
-        return `{${string(BYTES)}:"${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}"}`
-      }
-      if (Array.isArray(value)) return writeArray(value)
-      return writeFields(value as SessionRecord, definedKeys(value as SessionRecord), false)
+      if (value instanceof Date) return `{${string(DATE)}:${string(httpDate(value, platform))}}`
+      if (value instanceof Uint8Array) return `{${string(BYTES)}:"${platform.encodeBytes(value, 'base64')}"}`
+      if (Array.isArray(value)) return writeArray(value, platform)
+      return writeFields(value as SessionRecord, definedKeys(value as SessionRecord), false, platform)
     default: // boolean: values.ts has already refused everything else
       return String(value)
   }
 }
 
-function writeArray (array: unknown[]): string {
+function writeArray (array: unknown[], platform: ValuePlatform): string {
   const marks = taggedStrings.get(array)
   let items = ''
   for (let i = 0; i < array.length; i++) {
-    items += `${i === 0 ? '' : ','}${write(array[i], marks === undefined ? undefined : marks.get(String(i)))}`
+    items += `${i === 0 ? '' : ','}${write(array[i], marks === undefined ? undefined : marks.get(String(i)), platform)}`
   }
   return tuples.has(array) ? `{${string(TUPLE)}:[${items}]}` : `[${items}]`
 }
 
 /** `withPermanent`: the session's own object, whose `_permanent` key (if listed) is Flask's flag. */
-function writeFields (object: SessionRecord, keys: string[], withPermanent: boolean): string {
+function writeFields (object: SessionRecord, keys: string[], withPermanent: boolean, platform: ValuePlatform): string {
   const marks = taggedStrings.get(object)
   if (keys.length === 1 && TAGS.has(keys[0] as string)) {
     const key = keys[0] as string
-    return `{${string(DICT)}:{${string(`${key}__`)}:${write(object[key], marks?.get(key))}}}`
+    return `{${string(DICT)}:{${string(`${key}__`)}:${write(object[key], marks?.get(key), platform)}}}`
   }
   if (keys.length > 1) keys.sort(byCodePoint)
   let fields = ''
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string
-    const value = withPermanent && key === '_permanent' ? 'true' : write(object[key], marks?.get(key))
+    const value = withPermanent && key === '_permanent' ? 'true' : write(object[key], marks?.get(key), platform)
     fields += `${i === 0 ? '' : ','}${string(key)}:${value}`
   }
   return `{${fields}}`
@@ -255,10 +331,10 @@ function codePointRank (unit: number): number {
   return unit
 }
 
-function httpDate (date: Date): string {
+function httpDate (date: Date, platform: ValuePlatform): string {
   const year = date.getUTCFullYear()
   if (!(year >= FIRST_YEAR && year <= LAST_YEAR)) {
-    throw new FST_SESSION_UNSTORABLE_VALUE(`a Date in the session (${date.toISOString()}) is outside the years ${FIRST_YEAR} to ${LAST_YEAR}, which Flask cannot read`)
+    throw platform.unstorable(`a Date in the session (${date.toISOString()}) is outside the years ${FIRST_YEAR} to ${LAST_YEAR}, which Flask cannot read`)
   }
   // Flask keeps whole seconds: the HTTP-date has no fraction.
   return date.toUTCString()

@@ -1,14 +1,20 @@
 import t from 'tap'
 import { assertPlatformNeutral, bundleForWeb, platformProblems } from './runtimes.js'
 
-// The platform-neutrality check the web codec's entry will be held to: bundled with esbuild's
-// neutral platform, no Node built-in import and no use of Node's globals anywhere in the bundle.
+// The platform-neutrality check the web codec's entry is held to: bundled with esbuild's neutral
+// platform, no Node built-in import and no use of Node's globals anywhere in the bundle.
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url)
 
 t.test('the runtime probe only needs the Web platform', async (t) => {
   t.same(await platformProblems(fixture('probe.ts')), [])
   await t.resolves(assertPlatformNeutral(fixture('probe.ts')))
+})
+
+t.test('the web entry point (fastify-cookie-session/web) only needs the Web platform', async (t) => {
+  const entry = new URL('../../plugin/web/index.ts', import.meta.url)
+  t.same(await platformProblems(entry), [], 'no node: import, no Buffer, process or other Node global')
+  await t.resolves(assertPlatformNeutral(entry))
 })
 
 t.test('local names that merely look like Node globals pass', async (t) => {
