@@ -24,6 +24,11 @@ export function serialize (value: unknown): string {
   return format.serialize(value, NODE_VALUES)
 }
 
+/** serialize(data) for `data` just parsed from `text`, without serialising when `text` is already canonical (values-format.ts). */
+export function canonicalText (text: string, data: SessionRecord): string {
+  return format.canonicalText(text, data, NODE_VALUES)
+}
+
 /** Throws FST_SESSION_UNSTORABLE_VALUE early, at assignment, when a value could never be saved. */
 export function assertStorable (value: unknown, path: string): void {
   format.assertStorable(value, path, NODE_VALUES)

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { deriveKey } from '../keys.js'
 import { randomBytesFromPool } from '../random.js'
-import { cloneParsed, parse, serialize } from '../values.js'
+import { canonicalText, cloneParsed, parse } from '../values.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
 import { deflateIfShorter, inflate } from './compression.js'
 import {
@@ -81,8 +81,9 @@ export function createEncryptedCodec (secrets: Buffer[], cookieName: string, { c
       if (header === undefined) return 'bad-payload'
       try {
         const body = plaintext.subarray(header.bodyStart)
-        const data = parse(utf8.decode(header.deflated ? inflate(body, true) : body))
-        const json = serialize(data) // canonical, and refuses what could never be saved again
+        const text = utf8.decode(header.deflated ? inflate(body, true) : body)
+        const data = parse(text)
+        const json = canonicalText(text, data) // refuses what could never be saved again
         const { issuedAt, createdAt, id, permanent } = header
         return { data, json, text: json, issuedAt, createdAt, id, permanent, keyIndex }
       } catch {

@@ -1,5 +1,5 @@
 import { deriveKey } from '../keys.js'
-import { cloneParsed, parse, serialize, type SessionRecord } from '../values.js'
+import { canonicalText, cloneParsed, parse, type SessionRecord } from '../values.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
 import { equalInConstantTime } from './compare.js'
 import { deflateIfShorter, inflate } from './compression.js'
@@ -49,14 +49,15 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string, { comp
       // is canonical base64url (a different spelling would not have verified), so its spelling is
       // not checked again. What a key holder signed still gets no further than an empty session:
       // inflating is bounded (compression.ts), invalid UTF-8 or JSON that is not a session
-      // object fail, JSON.parse never reaches a prototype (values.ts), and serialising it again
-      // refuses what could never be saved (Infinity, too deep) instead of a 500 at the next write.
+      // object fail, JSON.parse never reaches a prototype (values.ts), and what could never be
+      // saved (Infinity, too deep) is refused now instead of a 500 at the next write.
       let json: string
       let data: SessionRecord
       try {
         const payload = Buffer.from(parts.payload, 'base64url')
-        data = parse(utf8.decode(parts.deflated ? inflate(payload, true) : payload))
-        json = serialize(data)
+        const text = utf8.decode(parts.deflated ? inflate(payload, true) : payload)
+        data = parse(text)
+        json = canonicalText(text, data)
       } catch {
         return 'bad-payload'
       }

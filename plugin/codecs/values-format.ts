@@ -57,6 +57,28 @@ export function isPlainObject (value: object): boolean {
 }
 
 /**
+ * The canonical text of `data`, just parsed from `text` that passed a MAC or an AEAD tag. A text
+ * this plugin signed is serialize's output already, and it parses back to itself, so it is kept
+ * as it is (one serialisation fewer per cold read) provided it could be saved again: no number
+ * JSON.parse turns into Infinity (an exponent of 3 digits or 309 digits in a row), no nesting
+ * that could reach MAX_DEPTH (fewer `{` and `[` in all than that). Anything in doubt, those
+ * characters inside strings included, is serialised, which refuses what cannot be stored. A key
+ * holder's non-canonical spelling (`1.0`, spaces) costs only a re-issue in canonical text when
+ * the handler changes or touches an object.
+ */
+export function canonicalText (text: string, data: SessionRecord, platform: ValuePlatform): string {
+  return withinLimits(text) ? text : serialize(data, platform)
+}
+
+function withinLimits (text: string): boolean {
+  if (/[eE][+-]?\d{3}|\d{309}/.test(text)) return false
+  let brackets = 0
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++brackets >= MAX_DEPTH) return false
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++brackets >= MAX_DEPTH) return false
+  return true
+}
+
+/**
  * The canonical JSON text of a value, with Date and bytes tagged. Throws on anything that cannot
  * be stored. Used both to write cookies and, by comparing texts, to detect changes by value.
  */

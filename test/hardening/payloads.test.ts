@@ -19,7 +19,10 @@ const BAD_PAYLOADS: Array<[string, string | Buffer]> = [
 /** Payloads JSON accepts but no session could have been saved as (values.ts would refuse them). */
 const UNSAVEABLE: Array<[string, string]> = [
   ['a number JSON rounds to Infinity', '{"a":1e999}'],
-  ['nesting deeper than a session can be saved', `{"a":${'['.repeat(80)}${']'.repeat(80)}}`]
+  ['nesting deeper than a session can be saved', `{"a":${'['.repeat(80)}${']'.repeat(80)}}`],
+  ['objects nested deeper than a session can be saved', `${'{"a":'.repeat(80)}1${'}'.repeat(80)}`],
+  ['a signed exponent JSON rounds to Infinity', '{"a":-1E+400}'],
+  ['a 400-digit number', `{"a":${'9'.repeat(400)}}`]
 ]
 
 /** Time fields as text: absent, not numbers, negative, non-canonical, beyond any sane date. */
@@ -50,6 +53,32 @@ for (const format of FORMATS) {
       t.equal(write.statusCode, 200, 'written to')
     })
   }
+
+  t.test(`${format}: a verified payload spelled non-canonically reads as its data and is written back canonically`, async (t) => {
+    // The codecs keep a verified text as the data's canonical text without serialising it again
+    // (values-format.ts canonicalText): only a key holder can sign another spelling, and the
+    // next write stores the canonical text. Characters that could hide a limit ("e400", 64
+    // brackets) are serialised: see UNSAVEABLE above.
+    pinClock(t, NOW)
+    const app = await buildApp({ format }, (app) => {
+      app.get('/number', async (request) => request.session.a)
+      app.get('/touch', async (request) => (request.session.b as { c: number[] }).c.length)
+      app.get('/write', async (request) => { request.session.n = 1; return 'ok' })
+      app.get('/data', async (request) => request.session.data())
+    })
+    t.teardown(() => app.close())
+    const cookie = `session=${forge(format, '{ "a" : 1.0, "b": {"c": [1, 2]}, "e": "x1e5" }')}`
+    const read = await app.inject({ url: '/number', headers: { cookie } })
+    t.same([read.body, sessionSetCookie(read)], ['1', undefined], 'a number read: no Set-Cookie')
+    t.equal((await app.inject({ url: '/touch', headers: { cookie } })).body, '2', 'an object handed out')
+    const written = await app.inject({ url: '/write', headers: { cookie } })
+    const data = await app.inject({ url: '/data', headers: { cookie: cookiePair(written) } })
+    t.same(data.json(), { a: 1, b: { c: [1, 2] }, e: 'x1e5', n: 1 }, 'written back with the same data')
+    if (format === 'signed') { // the only format whose payload is readable
+      const payload = forge(format, '{"a":1,"b":{"c":[1,2]},"e":"x1e5","n":1}')
+      t.equal(payload.split('.')[1], cookiePair(written).split('.')[1], 'in canonical text (the forged canonical payload is the same)')
+    }
+  })
 
   t.test(`${format}: time fields missing, null, strings, NaN, negative or huge fail closed`, async (t) => {
     pinClock(t, NOW)
