@@ -4,8 +4,9 @@ import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
 import { equalInConstantTime } from './compare.js'
 import { deflateIfShorter, inflate } from './compression.js'
 import * as base64url from './node-base64url.js'
+import { amacSha384 } from './node-amac.js'
 import { hmacSha256 } from './node-hmac.js'
-import { macInput, parseSigned, signedText, SIGNED_KEY_PURPOSE } from './signed-format.js'
+import { MAC_CHARS, macInput, parseSigned, signedText, SIGNED_AMAC_KEY_PURPOSE, SIGNED_KEY_PURPOSE } from './signed-format.js'
 
 // The default format, readable by the client and unforgeable without the secret, on node:crypto.
 // Its layout is in signed-format.ts.
@@ -20,8 +21,11 @@ export interface SignedCodecOptions {
 }
 
 export function createSignedCodec (secrets: Buffer[], cookieName: string, { compress = true, maxValueBytes = 4096 }: SignedCodecOptions = {}): Codec {
-  const keys = secrets.map((secret) => deriveKey(secret, SIGNED_KEY_PURPOSE))
-  const macs = keys.map((key) => hmacSha256(key, cookieName.length + 1 + maxValueBytes))
+  const maxMessageBytes = cookieName.length + 1 + maxValueBytes
+  const macs = secrets.map((secret) => amacSha384(deriveKey(secret, SIGNED_AMAC_KEY_PURPOSE), maxMessageBytes, MAC_CHARS))
+  // s1 and s2 cookies (HMAC-SHA256) are still read; their keys are derived on the first one seen.
+  let hmacs: Array<(message: string) => string> | undefined
+  const hmacsOf = () => (hmacs ??= secrets.map((secret) => hmacSha256(deriveKey(secret, SIGNED_KEY_PURPOSE), maxMessageBytes)))
   const sign = macs[0] as (message: string) => string
 
   return {
@@ -42,7 +46,7 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string, { comp
       if (parts === undefined) return 'malformed'
       // The computed MAC is canonical base64url: another spelling of the same bytes is unequal.
       const message = macInput(cookieName, parts.signedText)
-      const keyIndex = macs.findIndex((mac) => equalInConstantTime(mac(message), parts.mac))
+      const keyIndex = (parts.version === 3 ? macs : hmacsOf()).findIndex((mac) => equalInConstantTime(mac(message), parts.mac))
       if (keyIndex === -1) return 'bad-signature'
 
       // Past the MAC, the text is one this plugin (or its Web codec) wrote with a key: the payload

@@ -5,7 +5,8 @@ import {
   plaintextHeader
 } from '../codecs/encrypted-format.js'
 import { dumpSession, FLASK_SALT, parseFlask, parsePayload, refuseLongIntegers, timestampText } from '../codecs/flask-tags.js'
-import { macInput, parseSigned, signedText, SIGNED_KEY_PURPOSE } from '../codecs/signed-format.js'
+import { equalInConstantTime } from '../codecs/compare.js'
+import { MAC_CHARS, macInput, parseSigned, signedText, SIGNED_AMAC_KEY_PURPOSE, SIGNED_KEY_PURPOSE } from '../codecs/signed-format.js'
 import { parse, serialize, type SessionRecord } from '../codecs/values-format.js'
 import { deflateIfShorter, inflate, type DeflateFormat } from './compression.js'
 import type { Format } from './options.js'
@@ -98,26 +99,44 @@ async function readPayload (bytes: Uint8Array, deflated: DeflateFormat | false):
   }
 }
 
+/** The s3 MAC (signed-format.ts): the first MAC_CHARS base64url characters of SHA-384(key ‖ message). */
+async function amacSha384 (key: Uint8Array, message: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-384', concat(key, utf8(message)))
+  return base64url.encode(new Uint8Array(digest)).slice(0, MAC_CHARS)
+}
+
 function signedFormat (secrets: Uint8Array[], cookieName: string, compress: boolean): WebFormat {
-  const keys = once(() => Promise.all(secrets.map(async (secret) => hmacKey(await deriveKey(secret, SIGNED_KEY_PURPOSE), 'SHA-256'))))
+  const keys = once(() => Promise.all(secrets.map(async (secret) => new Uint8Array(await deriveKey(secret, SIGNED_AMAC_KEY_PURPOSE)))))
+  // s1 and s2 cookies (HMAC-SHA256) are still read.
+  const hmacKeys = once(() => Promise.all(secrets.map(async (secret) => hmacKey(await deriveKey(secret, SIGNED_KEY_PURPOSE), 'SHA-256'))))
+  /** The index of the secret whose key verifies `parts`' MAC, or -1. */
+  async function verifying (parts: NonNullable<ReturnType<typeof parseSigned>>): Promise<number> {
+    const message = macInput(cookieName, parts.signedText)
+    if (parts.version === 3) {
+      const all = await keys()
+      for (let index = 0; index < all.length; index++) {
+        if (equalInConstantTime(await amacSha384(all[index] as Uint8Array, message), parts.mac)) return index
+      }
+      return -1
+    }
+    // The Node codec compares the MAC's text: another spelling of the same bytes is unequal.
+    const mac = base64url.decode(parts.mac)
+    if (mac === undefined) return -1
+    return firstVerifying(await hmacKeys(), (key) => crypto.subtle.verify('HMAC', key, own(mac), utf8(message)))
+  }
   return {
     async encode ({ json, issuedAt, createdAt, id, permanent }) {
       const bytes = utf8(json)
       const deflated = compress ? await deflateIfShorter(bytes, 'deflate-raw') : undefined
       const text = signedText({ payload: base64url.encode(deflated ?? bytes), deflated: deflated !== undefined, issuedAt, createdAt, id, permanent })
       const [key] = await keys()
-      const mac = await crypto.subtle.sign('HMAC', key as CryptoKey, utf8(macInput(cookieName, text)))
-      return `${text}.${base64url.encode(new Uint8Array(mac))}`
+      return `${text}.${await amacSha384(key as Uint8Array, macInput(cookieName, text))}`
     },
 
     async decode (value, times) {
       const parts = parseSigned(value)
       if (parts === undefined) return 'malformed'
-      // The Node codec compares the MAC's text: another spelling of the same bytes is unequal.
-      const mac = base64url.decode(parts.mac)
-      if (mac === undefined) return 'bad-signature'
-      const message = utf8(macInput(cookieName, parts.signedText))
-      const keyIndex = await firstVerifying(await keys(), (key) => crypto.subtle.verify('HMAC', key, own(mac), message))
+      const keyIndex = await verifying(parts)
       if (keyIndex === -1) return 'bad-signature'
       const refused = times(parts.issuedAt, parts.createdAt)
       if (refused !== undefined) return refused

@@ -1,4 +1,4 @@
-import { createCipheriv, createHmac, randomBytes } from 'node:crypto'
+import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { deflateRawSync, deflateSync } from 'node:zlib'
 import t from 'tap'
@@ -6,7 +6,7 @@ import { createEncryptedCodec } from '../../plugin/codecs/encrypted.js'
 import { ENCRYPTED_KEY_PURPOSE } from '../../plugin/codecs/encrypted-format.js'
 import { createFlaskCodec } from '../../plugin/codecs/flask.js'
 import { createSignedCodec } from '../../plugin/codecs/signed.js'
-import { macInput, SIGNED_KEY_PURPOSE, signedText } from '../../plugin/codecs/signed-format.js'
+import { macInput, SIGNED_AMAC_KEY_PURPOSE, SIGNED_KEY_PURPOSE, signedText } from '../../plugin/codecs/signed-format.js'
 import { deriveKey } from '../../plugin/keys.js'
 import { CLOCK_SKEW as NODE_CLOCK_SKEW, createSessionCodec as createNodeCodec } from '../../plugin/session-codec.js'
 import { CLOCK_SKEW, createSessionCodec, SessionCodecError, type SessionCodecOptions } from '../../plugin/web/index.js'
@@ -25,7 +25,7 @@ const now = () => Math.floor(Date.now() / 1000)
 
 t.test('every cookie the plugin writes or refuses reads the same in the web codec', async (t) => {
   const vectors = await pluginVectors()
-  t.ok(vectors.some((v) => v.value.startsWith('s2') && isCompressed(v.value) && 'session' in v.expected), 'a compressed signed cookie')
+  t.ok(vectors.some((v) => v.value.startsWith('s3') && isCompressed(v.value) && 'session' in v.expected), 'a compressed signed cookie')
   t.ok(vectors.some((v) => v.value.startsWith('.') && 'session' in v.expected), 'a compressed flask cookie')
   t.ok(vectors.some((v) => v.name.startsWith('encrypted, compressed') && 'session' in v.expected), 'a compressed encrypted cookie')
   t.ok(vectors.some((v) => Object.keys(v.cookies).length === 3 && 'session' in v.expected), 'a session in three cookies')
@@ -115,7 +115,14 @@ t.test('keys: HKDF-SHA256 as the plugin derives them', async (t) => {
 
 // ---- refused values, each for the reason the Node codec gives --------------------------------
 
+/** The s3 MAC, computed independently with createHash: SHA-384 of key ‖ name=text, 43 base64url characters. */
 function signedMac (secret: string, cookieName: string, text: string): string {
+  const key = deriveKey(Buffer.from(secret), SIGNED_AMAC_KEY_PURPOSE)
+  return createHash('sha384').update(key).update(macInput(cookieName, text)).digest('base64url').slice(0, 43)
+}
+
+/** The s2 MAC (HMAC-SHA256), for the older cookies both codecs still read. */
+function hmacMac (secret: string, cookieName: string, text: string): string {
   return createHmac('sha256', deriveKey(Buffer.from(secret), SIGNED_KEY_PURPOSE)).update(macInput(cookieName, text)).digest('base64url')
 }
 
@@ -123,6 +130,12 @@ function signedMac (secret: string, cookieName: string, text: string): string {
 function signedWith (payload: Buffer, deflated: boolean, { issuedAt = now(), createdAt = issuedAt }: { issuedAt?: number, createdAt?: number } = {}): string {
   const text = signedText({ payload: payload.toString('base64url'), deflated, issuedAt, createdAt, id: ID, permanent: false })
   return `${text}.${signedMac(SECRET, 'session', text)}`
+}
+
+/** An s2 value (HMAC-SHA256), as the plugin wrote before s3. */
+function s2With (payload: Buffer, deflated: boolean): string {
+  const text = signedWith(payload, deflated).replace(/^s3/, 's2').replace(/\.[^.]*$/, '')
+  return `${text}.${hmacMac(SECRET, 'session', text)}`
 }
 
 function encryptedWith (plaintext: Buffer, version = 'e2'): string {
@@ -162,8 +175,14 @@ t.test('hostile and broken values: null, for the Node codec\'s reason', async (t
     ['longer than a cookie can be', signed, `s2.${'A'.repeat(4100)}`],
     ['not the shape', signed, 'hello'],
     ['a MAC spelled differently (non-canonical last character)', signed, respelled(valid)],
-    ['s1 prefix on an s2 value', signed, valid.replace(/^s2/, 's1')],
-    ['s1 with the deflated flag', signed, signedWith(Buffer.from('{}'), true).replace(/^s2/, 's1')],
+    ['s1 prefix on an s3 value', signed, valid.replace(/^s3/, 's1')],
+    ['s2 prefix on an s3 value', signed, valid.replace(/^s3/, 's2')],
+    ['s1 with the deflated flag', signed, s2With(Buffer.from('{}'), true).replace(/^s2/, 's1')],
+    ['an s2 cookie (HMAC-SHA256), still read', signed, s2With(Buffer.from('{"a":1}'), false)],
+    ['an s2 cookie, deflated', signed, s2With(deflateRawSync(Buffer.from('{"a":1}')), true)],
+    ['an s2 MAC spelled differently', signed, respelled(s2With(Buffer.from('{"a":1}'), false))],
+    ['an s2 cookie under another key', { secret: STRANGER }, s2With(Buffer.from('{"a":1}'), false)],
+    ['an s3 text with an HMAC-SHA256 MAC', signed, `${valid.slice(0, valid.lastIndexOf('.'))}.${hmacMac(SECRET, 'session', valid.slice(0, valid.lastIndexOf('.')))}`],
     ['JSON that is not an object', signed, nodeSigned.encode(input('[1]'))],
     ['JSON nested deeper than can be saved', signed, nodeSigned.encode(input(deep(70)))],
     ['invalid UTF-8', signed, signedWith(Buffer.from([0x7b, 0xff, 0x7d]), false)],

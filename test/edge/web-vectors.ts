@@ -131,7 +131,7 @@ export interface Vector {
 
 /** Whether `value`'s payload was deflated (for checking the vectors cover compression). */
 export function isCompressed (value: string): boolean {
-  return /^s2\.[^.]*\.[^.]+\.[^.]+\.[^.]+\.[23]\./.test(value) || value.startsWith('.')
+  return /^s[23]\.[^.]*\.[^.]+\.[^.]+\.[^.]+\.[23]\./.test(value) || value.startsWith('.')
 }
 
 function expectedFor (options: SessionCodecOptions, value: string): Vector['expected'] {

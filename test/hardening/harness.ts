@@ -1,4 +1,4 @@
-import { createCipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto'
+import { createCipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto'
 import { deflateRawSync, deflateSync } from 'node:zlib'
 import type { Test } from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
@@ -61,13 +61,17 @@ export function forge (format: Format, payload: string | Buffer, options: ForgeO
     issued = NOW, created = issued, id = 'A'.repeat(22), permanent = '0', name = 'session', secret = SECRET
   } = options
   const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload
-  const version = options.version ?? 2
+  const version = options.version ?? (format === 'signed' ? 3 : 2)
   const deflated = options.compress === true
   // The flags digit of s2/e2: 1 = permanent, + 2 = deflated (a non-digit `permanent` is written verbatim).
   const flags = deflated && /^\d$/.test(permanent) ? String(Number(permanent) + 2) : permanent
   switch (format) {
     case 'signed': {
       const text = `s${version}.${b64(deflated ? deflateRawSync(bytes) : bytes)}.${base36(issued)}.${base36(created)}.${id}.${flags}`
+      if (version === 3) { // AMAC: SHA-384 of key ‖ message, 43 base64url characters kept
+        const key = hkdf(secret, options.purpose ?? 'fastify-cookie-session signed cookie v3 (AMAC-SHA384)')
+        return `${text}.${b64(createHash('sha384').update(key).update(`${name}=${text}`).digest()).slice(0, 43)}`
+      }
       const key = hkdf(secret, options.purpose ?? 'fastify-cookie-session signed cookie v1')
       return `${text}.${b64(createHmac('sha256', key).update(`${name}=${text}`).digest())}`
     }

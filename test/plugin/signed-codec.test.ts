@@ -1,17 +1,26 @@
 import t from 'tap'
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { deriveKey } from '../../plugin/keys.js'
 import { buildApp, cookiePair, pinClock, sessionSetCookie, SECRET } from '../helpers.js'
 
 // The default format under attack: anything but an untouched cookie of ours is an empty session.
 
-const PURPOSE = 'fastify-cookie-session signed cookie v1'
+const PURPOSE = 'fastify-cookie-session signed cookie v3 (AMAC-SHA384)'
+const HMAC_PURPOSE = 'fastify-cookie-session signed cookie v1'
 const NOW = 1_800_000_000
 
-/** Signs arbitrary bytes in the documented layout, as only a holder of the secret could. `flags`: 1 permanent + 2 deflated. */
-function forge (dataBytes: Buffer, { issued = NOW, created = NOW, id = 'A'.repeat(22), flags = 0, name = 'session', purpose = PURPOSE, version = 's2' } = {}) {
+/**
+ * Signs arbitrary bytes in the documented layout, as only a holder of the secret could. `flags`:
+ * 1 permanent + 2 deflated. s3: the first 43 base64url characters of SHA-384(key ‖ name=text);
+ * s1/s2: HMAC-SHA256 with their own key.
+ */
+function forge (dataBytes: Buffer, { issued = NOW, created = NOW, id = 'A'.repeat(22), flags = 0, name = 'session', purpose = '', version = 's3' } = {}) {
   const signed = `${version}.${dataBytes.toString('base64url')}.${issued.toString(36)}.${created.toString(36)}.${id}.${flags}`
-  const mac = createHmac('sha256', deriveKey(Buffer.from(SECRET), purpose)).update(`${name}=${signed}`).digest('base64url')
+  if (version === 's3') {
+    const key = deriveKey(Buffer.from(SECRET), purpose || PURPOSE)
+    return `${signed}.${createHash('sha384').update(key).update(`${name}=${signed}`).digest('base64url').slice(0, 43)}`
+  }
+  const mac = createHmac('sha256', deriveKey(Buffer.from(SECRET), purpose || HMAC_PURPOSE)).update(`${name}=${signed}`).digest('base64url')
   return `${signed}.${mac}`
 }
 
@@ -37,7 +46,7 @@ t.test('the cookie has the documented shape and reads back', async (t) => {
   pinClock(t, NOW)
   const server = await app(t)
   const pair = cookiePair(await server.inject('/write'))
-  t.match(pair, /^session=s2\.[A-Za-z0-9_-]+\.tro8w0\.tro8w0\.[A-Za-z0-9_-]{22}\.0\.[A-Za-z0-9_-]{43}$/)
+  t.match(pair, /^session=s3\.[A-Za-z0-9_-]+\.tro8w0\.tro8w0\.[A-Za-z0-9_-]{22}\.0\.[A-Za-z0-9_-]{43}$/)
   t.same(await readWith(server, pair), { status: 200, body: { keys: ['user', 'n'], isNew: false }, setCookie: undefined })
   t.equal(forge(Buffer.from('{"user":"kimi","n":1}'), { id: pair.split('.')[4] as string }), pair.slice('session='.length),
     'the format is exactly the one documented')
@@ -68,10 +77,30 @@ t.test('signature removed, truncated, extended; separators added; prefix changed
   const body = value.slice(0, value.lastIndexOf('.'))
   const variants = [
     body, `${body}.`, `${value}A`, `${value}.`, `${value}.x`, `.${value}`, value.replace('.', '..'),
-    `s1${value.slice(2)}`, `s3${value.slice(2)}`, value.slice(3), `s2.${value}`, value.toUpperCase()
+    `s1${value.slice(2)}`, `s2${value.slice(2)}`, `s4${value.slice(2)}`, value.slice(3), `s3.${value}`, value.toUpperCase()
   ]
   for (let cut = 1; cut < mac.length; cut++) variants.push(`${body}.${mac.slice(0, cut)}`)
   for (const variant of variants) t.same(await readWith(server, `session=${variant}`), EMPTY, variant.slice(-20))
+})
+
+t.test('s2 cookies (HMAC-SHA256) still verify and are written as s3; neither MAC passes for the other version', async (t) => {
+  pinClock(t, NOW)
+  const server = await buildApp({}, (app) => {
+    app.get('/read', async (request) => ({ keys: Object.keys(request.session), isNew: request.session.isNew }))
+    app.get('/write', async (request) => { request.session.n = 2; return 'ok' })
+  })
+  t.teardown(() => server.close())
+  const data = Buffer.from('{"user":"kimi"}')
+  t.same((await readWith(server, `session=${forge(data, { version: 's2' })}`)).body, { keys: ['user'], isNew: false }, 's2 read')
+  const rewritten = cookiePair(await server.inject({ url: '/write', headers: { cookie: `session=${forge(data, { version: 's2' })}` } }))
+  t.match(rewritten, /^session=s3\./, 'written back as s3')
+  t.same((await readWith(server, rewritten)).body, { keys: ['user', 'n'], isNew: false })
+  const s3 = forge(data)
+  const s2 = forge(data, { version: 's2' })
+  t.same(await readWith(server, `session=${s3.slice(0, -43)}${s2.slice(-43)}`), EMPTY, 'an s3 text with an HMAC')
+  t.same(await readWith(server, `session=s2${s3.slice(2)}`), EMPTY, 'an s3 MAC on an s2 text')
+  t.same(await readWith(server, `session=${forge(data, { version: 's2', purpose: PURPOSE })}`), EMPTY, 'an HMAC under the s3 key')
+  t.same(await readWith(server, `session=${forge(data, { purpose: HMAC_PURPOSE })}`), EMPTY, 'an s3 MAC under the HMAC key')
 })
 
 t.test('only canonical base64url is accepted', async (t) => {
