@@ -1,4 +1,5 @@
 import { setCookiePair } from './variants.js'
+import { createSequence, currentPopulationOptions, pathOf } from './population.js'
 
 // Drives a built variant with inject(), for the two modes without sockets (in-process and
 // instructions): GET /measure with the variant's cookie, or its cookies in turn for the cold
@@ -6,13 +7,15 @@ import { setCookiePair } from './variants.js'
 // BATCH requests in flight at once, and a tally of what the measured responses looked like.
 // A chained variant's BATCH slots are clients that each send the cookie they were last given
 // (reading it off Set-Cookie is client work that the two chained variants share).
+// A population variant (pop-*) follows the seeded request sequence instead (createPopulationInjector).
 
 /** Requests in flight at once. */
 export const BATCH = 8
 
 export function createInjector (built) {
+  if (built.population !== undefined) return createPopulationInjector(built)
   const cookies = built.cookies ?? [built.cookie]
-  const inputs = cookies.map((cookie) => ({ method: 'GET', url: '/measure', headers: { cookie } }))
+  let inputs = cookies.map((cookie) => ({ method: 'GET', url: '/measure', headers: { cookie } }))
   let next = 0
   const jars = Array.from({ length: BATCH }, () => ({ method: 'GET', url: '/measure', headers: { cookie: built.cookie } }))
   const tally = { requests: 0, status: 0, setCookie: false, non2xx: 0 }
@@ -31,6 +34,52 @@ export function createInjector (built) {
         if (response.statusCode < 200 || response.statusCode > 299) tally.non2xx++
         if (response.headers['set-cookie'] !== undefined) tally.setCookie = true
       }
+    },
+    /** Drops the client's cookies (a cold variant's many), so that the heap measured after the run is the server's. */
+    release () {
+      inputs = undefined
+    }
+  }
+}
+
+/**
+ * Drives a population variant: each request is the next of the seeded sequence (the same for
+ * every variant), carrying that user's latest cookie; a Set-Cookie replaces it, as in a browser.
+ * BATCH requests are in flight at once; their answers are applied in the order they were sent,
+ * so two requests of one user in a batch leave that user the later one's cookie, whatever order
+ * they complete in.
+ */
+export function createPopulationInjector (built, options = currentPopulationOptions()) {
+  let jars = built.population.jars.slice()
+  const next = createSequence(options)
+  const tally = { requests: 0, status: 0, setCookie: false, setCookies: 0, non2xx: 0 }
+  const users = new Int32Array(BATCH)
+  return {
+    tally,
+    async batch (measured) {
+      const sent = []
+      for (let i = 0; i < BATCH; i++) {
+        const request = next()
+        const user = users[i] = request >> 1
+        sent.push(built.app.inject({ method: 'GET', url: pathOf(request), headers: { cookie: jars[user] } }))
+      }
+      const responses = await Promise.all(sent)
+      for (const [i, response] of responses.entries()) {
+        const pair = setCookiePair(response.headers['set-cookie'])
+        if (pair !== undefined) jars[users[i]] = pair
+        if (!measured) continue
+        tally.requests++
+        tally.status = response.statusCode
+        if (response.statusCode < 200 || response.statusCode > 299) tally.non2xx++
+        if (pair !== undefined) {
+          tally.setCookie = true
+          tally.setCookies++
+        }
+      }
+    },
+    /** Drops the client's cookies, so that the heap measured after the run is the server's. */
+    release () {
+      jars = undefined
     }
   }
 }

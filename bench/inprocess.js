@@ -56,10 +56,12 @@ for (const run of runs) await run.app.close()
 
 const results = {}
 for (const run of runs) {
-  const { requests, status, setCookie, non2xx } = run.injector.tally
+  const { requests, status, setCookie, setCookies, non2xx } = run.injector.tally
   results[run.name] = {
     status,
     setCookie,
+    // Population variants count the answers that set a cookie.
+    setCookieShare: setCookies === undefined ? undefined : setCookies / requests,
     cookieBytes: run.cookieBytes,
     requests,
     rps: requests / (run.wall / 1e6),

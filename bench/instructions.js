@@ -6,25 +6,42 @@ import { BATCH, createInjector } from './inject.js'
 
 // Instruction mode (`npm run bench -- --instructions`): CPU instructions per request, counted by
 // valgrind's callgrind, which counts what the CPU executes rather than timing it. On a shared
-// 2-vCPU machine CPU-µs figures move by ±10–20 µs between runs; these counts repeat to about
-// 0.01 % (node --predictable keeps V8's compiler and GC on the main thread, in a fixed order).
+// 2-vCPU machine CPU-µs figures move by ±10–20 µs between runs; these counts move far less, but
+// not to nothing: a single-cookie variant repeats within about 1 %, while a population window
+// (GC work from thousands of sessions) moved by up to 12k (3.5 %) between two runs, baselines
+// included. Compare variants within one run, and use --rounds 3 (medians) before deciding.
 //
-// Each variant is driven by inject() in its own process under callgrind: a warm-up with counting
-// off (so the JIT has settled), then N measured requests with counting switched on and off
-// around them by callgrind_control. Instructions are not time (a cache miss costs more than an
-// add), so this complements the socket figures; it does not replace them.
+// Each variant is driven by inject() in its own process under callgrind, yielding to the event
+// loop after each batch: a warm-up with counting off (so the JIT has settled), a full GC (gc(), node --expose-gc: the set-up's garbage is
+// collected outside the window, not by whichever variant happens to reach a major GC inside it),
+// then N measured requests with counting switched on and off around them by callgrind_control.
+// After them, the client's cookies dropped and another gc(), the process's heapUsed is reported
+// (the verified-cookie memory, a session store: what the server keeps). Instructions are not time
+// (a cache miss costs more than an add), so this complements the socket figures; it does not
+// replace them.
+//
+// A cold variant is given one cookie per request (warm-up and measured), so no cookie ever comes
+// back. Population variants (pop-*) follow the seeded sequence of bench/population.js, its
+// options in the BENCH_POPULATION environment variable that run.js sets.
 //
 // This file is both the driver (imported by run.js) and the child it runs under valgrind:
-//   node bench/instructions.js <variant> <warm-up requests> <measured requests>
+//   node --expose-gc bench/instructions.js <variant> <warm-up requests> <measured requests>
 
 const SELF = fileURLToPath(import.meta.url)
 const run = promisify(execFile)
 
 /** Counts one variant under callgrind; resolves to a result shaped like the other modes'. */
-export async function measureInstructions (name, requests) {
-  const counted = await count(name, 2 * requests, requests)
+export async function measureInstructions (name, { warm, requests }) {
+  const started = performance.now()
+  const counted = await count(name, warm, requests)
   if (counted.skip !== undefined) return { skip: counted.skip }
-  return { ...counted.info, requests, instructionsPerRequest: counted.instructions / requests }
+  return {
+    ...counted.info,
+    requests,
+    warm,
+    instructionsPerRequest: counted.instructions / requests,
+    seconds: Math.round((performance.now() - started) / 100) / 10
+  }
 }
 
 /** Fails early, with the fix, when valgrind is missing. */
@@ -40,7 +57,7 @@ export async function checkValgrind () {
 async function count (name, warm, measured) {
   const { stdout, stderr } = await run('valgrind', [
     '--tool=callgrind', '--instr-atstart=no', '--callgrind-out-file=/dev/null',
-    process.execPath, '--predictable', SELF, name, String(warm), String(measured)
+    process.execPath, '--predictable', '--expose-gc', SELF, name, String(warm), String(measured)
   ], { maxBuffer: 1 << 24 })
   const info = JSON.parse(stdout.trim().split('\n').at(-1))
   if (info.skip !== undefined) return { skip: info.skip }
@@ -50,25 +67,54 @@ async function count (name, warm, measured) {
 }
 
 async function child ([name, warmText, measuredText]) {
-  const built = await buildVariant(name)
+  const setupStarted = performance.now()
+  const built = await buildVariant(name, { coldCookies: Number(warmText) + Number(measuredText) })
   if (built.skip !== undefined) {
     console.log(JSON.stringify({ skip: built.skip }))
     return
   }
   await built.app.ready()
   const injector = createInjector(built)
+  // After each batch the loop yields to the event loop, as a server does between requests (and as
+  // inprocess.js does): inject() keeps each request's objects alive until the loop turns, so a
+  // loop that never yields would carry every request of the run in its heap (about 9.5 KB each)
+  // and have the GC copy and mark them.
   const drive = async (total, measured) => {
-    for (let done = 0; done < total; done += BATCH) await injector.batch(measured)
+    for (let done = 0; done < total; done += BATCH) {
+      await injector.batch(measured)
+      await new Promise(setImmediate)
+    }
   }
+  /** A full GC once the event loop has turned (what inject() still held is then garbage). */
+  const fullGc = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    globalThis.gc()
+  }
+  const setupSeconds = (performance.now() - setupStarted) / 1000
   await drive(Number(warmText), false)
+  await fullGc()
   // Returns once callgrind has switched: only the measured requests are counted.
   const instrument = (state) => execFileSync('callgrind_control', ['--instr', state, String(process.pid)], { stdio: 'ignore' })
   instrument('on')
   await drive(Number(measuredText), true)
   instrument('off')
+  const cookieBytes = built.cookie.length
+  injector.release()
+  built.population = built.cookies = built.cookie = undefined
+  await fullGc()
+  const heapUsed = process.memoryUsage().heapUsed
   await built.app.close()
-  const { status, setCookie, non2xx } = injector.tally
-  console.log(JSON.stringify({ status, setCookie, non2xx, errors: 0, cookieBytes: built.cookie.length }))
+  const { requests, status, setCookie, setCookies, non2xx } = injector.tally
+  console.log(JSON.stringify({
+    status,
+    setCookie,
+    setCookieShare: setCookies === undefined ? undefined : setCookies / requests,
+    non2xx,
+    errors: 0,
+    cookieBytes,
+    heapUsed,
+    setupSeconds: Math.round(setupSeconds * 10) / 10
+  }))
 }
 
 if (process.argv[1] === SELF) await child(process.argv.slice(2))

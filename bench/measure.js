@@ -2,11 +2,14 @@ import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
+import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import { setCookiePair } from './variants.js'
+import { createSequence, currentPopulationOptions, pathOf } from './population.js'
 
 // Socket mode: one variant's server in its own process, a warm-up, then one measured autocannon
-// run, with the server's own CPU time read from /proc around the measured run only.
+// run, with the server's own CPU time read from /proc around the measured run only, and its heap
+// after a full GC once the run is over.
 
 const SERVER = fileURLToPath(new URL('./server.js', import.meta.url))
 const CONNECTIONS = 50
@@ -28,26 +31,32 @@ export function processCpuMicros (pid) {
   return ticks * 1e6 / TICKS_PER_SECOND
 }
 
-/** Starts `server.js <variant>`; resolves to { child, port, cookie, cookies? } or { skip }. */
+/** Starts `server.js <variant>`; resolves to { child, port, cookie, cookies?, chained, population?, heap() } or { skip }. */
 export async function startServer (variant, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, SERVER, variant], { stdio: ['pipe', 'pipe', 'inherit'] })
-  let output = ''
-  child.stdout.setEncoding('utf8')
-  const line = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      output += chunk
-      const end = output.indexOf('\n')
-      if (end !== -1) resolve(output.slice(0, end))
-    })
-    child.once('exit', (code) => reject(new Error(`server for ${variant} exited with ${code} before listening`)))
-    child.once('error', reject)
+  const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, SERVER, variant], { stdio: ['pipe', 'pipe', 'inherit'] })
+  // The server answers in lines: its start-up line, then one per `heap` asked for.
+  const waiting = []
+  const lines = createInterface({ input: child.stdout, crlfDelay: Infinity })
+  lines.on('line', (line) => waiting.shift()?.resolve(line))
+  const nextLine = () => new Promise((resolve, reject) => waiting.push({ resolve, reject }))
+  child.once('exit', (code) => {
+    for (const { reject } of waiting.splice(0)) reject(new Error(`server for ${variant} exited with ${code}`))
   })
-  const info = JSON.parse(line)
+  child.once('error', (error) => {
+    for (const { reject } of waiting.splice(0)) reject(error)
+  })
+  const info = JSON.parse(await nextLine())
   if (info.skip !== undefined) {
     await stopServer(child)
     return { skip: info.skip }
   }
-  return { child, port: info.port, cookie: info.cookie, cookies: info.cookies, chained: info.chained === true }
+  /** The server's heapUsed after a full GC. */
+  const heap = async () => {
+    const answer = nextLine()
+    child.stdin.write('heap\n')
+    return JSON.parse(await answer).heapUsed
+  }
+  return { child, port: info.port, cookie: info.cookie, cookies: info.cookies, chained: info.chained === true, population: info.population, heap }
 }
 
 export async function stopServer (child) {
@@ -60,8 +69,8 @@ export async function stopServer (child) {
 }
 
 /** One request as the load will send it: its status and whether it carried Set-Cookie. */
-export async function probe (port, cookie) {
-  const response = await fetch(`http://127.0.0.1:${port}/measure`, { headers: { cookie } })
+export async function probe (port, cookie, path = '/measure') {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { cookie } })
   await response.arrayBuffer()
   return { status: response.status, setCookie: response.headers.getSetCookie().length > 0 }
 }
@@ -95,7 +104,9 @@ function load (port, nextCookie, seconds, chained) {
 }
 
 /** Warm-up then a measured run against a started server; `cookies` (cold variants) rotate per request. */
-export async function measureSocket ({ child, port, cookie, cookies = [cookie], chained }, { duration, warmup }) {
+export async function measureSocket (server, { duration, warmup }) {
+  if (server.population !== undefined) return measurePopulationSocket(server, { duration, warmup })
+  const { child, port, cookie, cookies = [cookie], chained } = server
   const nextCookie = rotation(cookies)
   const { status, setCookie } = await probe(port, nextCookie())
   if (warmup > 0) await load(port, nextCookie, warmup, chained)
@@ -113,6 +124,63 @@ export async function measureSocket ({ child, port, cookie, cookies = [cookie], 
     p99: result.latency.p99,
     cpuPerRequest: answered > 0 ? cpu / answered : NaN,
     errors: result.errors + result.timeouts,
-    non2xx: result.non2xx
+    non2xx: result.non2xx,
+    heapUsed: await server.heap()
+  }
+}
+
+/**
+ * A population variant over sockets: every request, on whichever connection, is the next of the
+ * seeded sequence (warm-up and measured run continue one sequence), carrying that user's latest
+ * cookie; the Set-Cookie of its answer replaces that user's cookie, as a browser would. Answers
+ * arrive in whatever order the 50 connections get them, so which of two overlapping requests of
+ * one user wins can vary between runs: the requests sent do not.
+ */
+async function measurePopulationSocket (server, { duration, warmup }) {
+  const { child, port, cookie } = server
+  const jars = server.population.jars.slice()
+  const next = createSequence(currentPopulationOptions())
+  const { status } = await probe(port, jars[0], '/read')
+  const tally = { setCookies: 0, answered: 0 }
+  const load = (seconds) => autocannon({
+    url: `http://127.0.0.1:${port}/read`,
+    requests: [{
+      // pipelining 1: a connection has one request in flight, so its context knows whose it is.
+      setupRequest: (request, context) => {
+        const drawn = next()
+        context.user = drawn >> 1
+        return { ...request, method: 'GET', path: pathOf(drawn), headers: { ...request.headers, cookie: jars[context.user] } }
+      },
+      onResponse: (status, body, context, headers) => {
+        const pair = setCookiePair(headers['set-cookie'])
+        tally.answered++
+        if (pair === undefined) return
+        jars[context.user] = pair
+        tally.setCookies++
+      }
+    }],
+    connections: CONNECTIONS,
+    pipelining: 1,
+    duration: seconds
+  })
+  if (warmup > 0) await load(warmup)
+  tally.setCookies = tally.answered = 0
+  const before = processCpuMicros(child.pid)
+  const result = await load(duration)
+  const cpu = processCpuMicros(child.pid) - before
+  const answered = result['2xx'] + result.non2xx
+  return {
+    status,
+    setCookie: tally.setCookies > 0,
+    setCookieShare: tally.answered > 0 ? tally.setCookies / tally.answered : NaN,
+    cookieBytes: cookie.length,
+    requests: answered,
+    rps: answered / duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuPerRequest: answered > 0 ? cpu / answered : NaN,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    heapUsed: await server.heap()
   }
 }

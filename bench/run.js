@@ -3,15 +3,18 @@ import { writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
-import { VARIANTS } from './variants.js'
+import { VARIANTS, isPopulation } from './variants.js'
 import { measureSocket, startServer, stopServer } from './measure.js'
 import { checkValgrind, measureInstructions } from './instructions.js'
-import { checkTargets, markdownTable, summarize, targetsMarkdown } from './report.js'
+import { describePopulation, populationOptions, sharePopulationOptions } from './population.js'
+import { checkPopulationTargets, checkTargets, markdownTable, populationTable, summarize, targetsMarkdown } from './report.js'
 
 // `npm run bench`: every variant in its own process, interleaved over rounds (a b c … a b c …)
 // so slow drifts of a shared machine hit all variants alike; medians per variant.
 //
-//   --only a,b      variants whose name starts with one of these (bare and cookie always run)
+//   --only a,b      variants whose name starts with one of these; bare and cookie run with any
+//                   other variant, pop-bare and pop-cookie with any population one (pop-*), so
+//                   `--only pop-` runs the population scenario alone
 //   --rounds N      rounds (default 5)
 //   --duration S    measured seconds per variant and round (default 5)
 //   --warmup S      unmeasured seconds before each socket run (default 2)
@@ -23,6 +26,26 @@ import { checkTargets, markdownTable, summarize, targetsMarkdown } from './repor
 //   --cpu-prof DIR  run every server under `node --cpu-prof`, profiles into DIR
 //   --out FILE      JSON results (default bench/results.json, results-inprocess.json,
 //                   results-instructions.json)
+//
+// The population scenario (variants pop-*, bench/population.js; issue 17): N users log in once
+// during set-up on a second app instance with the same secret, then a seeded request sequence,
+// the same for every variant, picks a user per request, sends that user's latest cookie, reads
+// two keys or increments a counter, and keeps any Set-Cookie for that user. Printed as a table
+// of its own: cost per request, over pop-bare and pop-cookie, secure-session's overhead ÷ ours,
+// and the heap after the run (heapUsed after a full GC; not in --inprocess, one shared process).
+//   --users N         users (default 10000)
+//   --mix M           uniform (default) or zipf (s = 1: user k is picked ∝ 1/(k+1))
+//   --seed S          seed of the request sequence (default 1)
+//   --writes F        share of requests that increment the counter (default 0.1)
+//   --pop-requests N  --instructions: counted requests per population variant (default 6000)
+//   --pop-warmup N    --instructions: uncounted requests before them (default 24000: with short
+//                     warm-ups V8 is still compiling in the counted window, ~100k instructions
+//                     a request in every variant)
+// e.g. npm run bench -- --instructions --only pop- --mix zipf
+//
+// In the instruction mode every variant yields to the event loop after each batch of requests
+// and gets a full GC (gc()) right before its counted window; a cold variant gets one cookie per
+// request (warm-up and counted), issued by a second instance, so none is ever seen twice.
 
 const { values: flags } = parseArgs({
   options: {
@@ -33,6 +56,12 @@ const { values: flags } = parseArgs({
     inprocess: { type: 'boolean', default: false },
     instructions: { type: 'boolean', default: false },
     requests: { type: 'string', default: '10000' },
+    users: { type: 'string', default: '10000' },
+    mix: { type: 'string', default: 'uniform' },
+    seed: { type: 'string', default: '1' },
+    writes: { type: 'string', default: '0.1' },
+    'pop-requests': { type: 'string', default: '6000' },
+    'pop-warmup': { type: 'string', default: '24000' },
     'cpu-prof': { type: 'string' },
     out: { type: 'string' }
   }
@@ -47,6 +76,17 @@ if (inprocess && instructions) {
 const rounds = positive('rounds', flags.rounds ?? (instructions ? '1' : '5'))
 const duration = positive('duration', flags.duration)
 const requests = Math.ceil(positive('requests', flags.requests) / 8) * 8
+const popRequests = Math.ceil(positive('pop-requests', flags['pop-requests']) / 8) * 8
+const popWarmup = Math.ceil(positive('pop-warmup', flags['pop-warmup']) / 8) * 8
+let population
+try {
+  population = populationOptions({ users: Number(flags.users), mix: flags.mix, seed: Number(flags.seed), writes: Number(flags.writes) })
+} catch (error) {
+  console.error(error.message)
+  process.exit(2)
+}
+// Every process that builds or drives a population variant inherits these.
+sharePopulationOptions(population)
 const warmup = Number(flags.warmup)
 const nodeArgs = flags['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${flags['cpu-prof']}`]
 const resultsFile = instructions ? './results-instructions.json' : inprocess ? './results-inprocess.json' : './results.json'
@@ -65,8 +105,13 @@ function positive (name, text) {
 function selected () {
   if (flags.only === undefined) return VARIANTS.map((v) => v.name)
   const prefixes = flags.only.split(',').map((p) => p.trim()).filter(Boolean)
-  const names = VARIANTS.map((v) => v.name)
-    .filter((name) => name === 'bare' || name === 'cookie' || prefixes.some((p) => name.startsWith(p)))
+  const chosen = VARIANTS.map((v) => v.name).filter((name) => prefixes.some((p) => name.startsWith(p)))
+  // Each scenario's baselines come along with it.
+  const baselines = [
+    ...(chosen.some((name) => !isPopulation(name)) ? ['bare', 'cookie'] : []),
+    ...(chosen.some(isPopulation) ? ['pop-bare', 'pop-cookie'] : [])
+  ]
+  const names = VARIANTS.map((v) => v.name).filter((name) => baselines.includes(name) || chosen.includes(name))
   const unknown = prefixes.filter((p) => !names.some((name) => name.startsWith(p)))
   if (unknown.length > 0) {
     console.error(`--only: no variant starts with ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.name).join(', ')}`)
@@ -121,7 +166,9 @@ function record (round, name, result) {
   const cost = instructions
     ? `${(result.instructionsPerRequest / 1000).toFixed(1)}k instructions/req`
     : `${Math.round(result.rps)} req/s, ${result.cpuPerRequest.toFixed(1)} µs CPU/req`
-  console.error(`round ${round}/${rounds} ${name}: ${cost}, status ${result.status}, Set-Cookie ${result.setCookie ? 'yes' : 'no'}`)
+  const heap = result.heapUsed === undefined ? '' : `, heap ${(result.heapUsed / 1048576).toFixed(1)} MB`
+  const time = result.seconds === undefined ? '' : `, ${result.seconds} s (set-up ${result.setupSeconds} s)`
+  console.error(`round ${round}/${rounds} ${name}: ${cost}, status ${result.status}, Set-Cookie ${result.setCookie ? 'yes' : 'no'}${heap}${time}`)
 }
 
 let names = selected()
@@ -134,7 +181,9 @@ for (let round = 1; round <= rounds; round++) {
     for (const name of names) record(round, name, results[name])
   } else if (instructions) {
     // Counts do not depend on what else runs, so variants can share the cores.
-    const results = await inPairs(names, (name) => measureInstructions(name, requests))
+    const results = await inPairs(names, (name) => measureInstructions(name, isPopulation(name)
+      ? { warm: popWarmup, requests: popRequests }
+      : { warm: 2 * requests, requests }))
     names.forEach((name, i) => record(round, name, results[i]))
   } else {
     for (const name of names) record(round, name, await measureOnce(name))
@@ -144,18 +193,31 @@ for (let round = 1; round <= rounds; round++) {
 }
 
 const summary = summarize(runs)
-const targets = checkTargets(summary, { instructions })
+const single = Object.fromEntries(Object.entries(summary).filter(([name]) => !isPopulation(name)))
+const populated = Object.fromEntries(Object.entries(summary).filter(([name]) => isPopulation(name)))
+const hasSingle = Object.keys(single).length > 0
+const hasPopulation = Object.keys(populated).length > 0
+const targets = [
+  ...(hasSingle ? checkTargets(single, { instructions }) : []),
+  ...(hasPopulation ? checkPopulationTargets(populated, { instructions, options: population }) : [])
+]
 const mode = instructions
   ? 'instructions (callgrind, inject, node --predictable)'
   : inprocess ? 'in-process (inject, variants interleaved in slices)' : 'sockets (autocannon, 50 connections, pipelining 1)'
-const table = markdownTable(summary, { inprocess, instructions })
 const length = instructions
-  ? `${2 * requests} uncounted warm-up + ${requests} counted requests per variant`
+  ? [
+      ...(hasSingle ? [`${2 * requests} uncounted warm-up + ${requests} counted requests per variant`] : []),
+      ...(hasPopulation ? [`${popWarmup} uncounted warm-up + ${popRequests} counted requests per population variant`] : [])
+    ].join(', ')
   : `${duration} s${inprocess ? ' per variant' : ` (warm-up ${warmup} s)`}`
 
 console.log(`\n${mode}; ${rounds} round${rounds === 1 ? '' : 's'} × ${length}; medians; ` +
   `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`)
-console.log(table)
+if (hasSingle) console.log(markdownTable(single, { inprocess, instructions }))
+if (hasPopulation) {
+  console.log(`${hasSingle ? '\n' : ''}Population: ${describePopulation(population)}\n`)
+  console.log(populationTable(populated, { inprocess, instructions }))
+}
 if (Object.keys(skipped).length > 0) {
   console.log(`\nSkipped:\n${Object.entries(skipped).map(([name, why]) => `- ${name}: ${why}`).join('\n')}`)
 }
@@ -166,7 +228,14 @@ writeFileSync(out, JSON.stringify({
   mode,
   node: process.version,
   cpus: cpus().length,
-  options: { rounds, duration, warmup, requests: instructions ? requests : null, only: flags.only ?? null },
+  options: {
+    rounds,
+    duration,
+    warmup,
+    requests: instructions ? requests : null,
+    only: flags.only ?? null,
+    population: hasPopulation ? { ...population, ...(instructions ? { warmup: popWarmup, requests: popRequests } : {}) } : null
+  },
   summary,
   targets,
   skipped,

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
 import fastifyCookie from '@fastify/cookie'
+import { currentPopulationOptions, userSession } from './population.js'
 
 // Every benchmarked app, by name. Each builds a Fastify app with the measured route at
 // GET /measure and, for session plugins, a GET /seed that stores the standard session so the
-// bench can replay its cookie (or, for the cold variants, rotate through many). The same builders serve the socket mode (server.js) and the
-// in-process mode (inprocess.js), so both modes measure identical apps.
+// bench can replay its cookie (or, for the cold variants, rotate through many). The population
+// variants (pop-*, bench/population.js) have GET /read and GET /write instead, and a cookie per
+// user. The same builders serve the socket mode (server.js), the in-process mode (inprocess.js)
+// and the instruction mode (instructions.js), so all modes measure identical apps.
 
 /** The standard session: 2 keys, about a 200 B cookie in our signed format. */
 export const SMALL = Object.freeze({
@@ -80,14 +83,58 @@ async function cookieOnly () {
   return { app, cookie: FILLER_COOKIE }
 }
 
-function sessionApp (register, routes, action, size) {
-  return async () => {
+// A session plugin as the builders use it: `shared()` makes what two instances must share to
+// read each other's cookies (the secret, key or store), `register(app, shared)` registers it.
+
+function oursPlugin (format) {
+  return {
+    shared: async () => ({ secret: secret() }),
+    register: async (app, { secret }) => {
+      // Imported here so the baselines and peers run even before `npm run build`.
+      const { cookieSession } = await import('../dist/plugin/index.js')
+      await app.register(cookieSession, { secret, format })
+    }
+  }
+}
+
+const securePlugin = {
+  // As its README recommends: a pregenerated 32-byte key (crypto_secretbox_KEYBYTES).
+  shared: async () => ({ key: randomBytes(32) }),
+  register: async (app, { key }) => {
+    const { default: secureSession } = await import('@fastify/secure-session')
+    await app.register(secureSession, { key, cookie: { path: '/', httpOnly: true } })
+  }
+}
+
+const fastifySessionPlugin = {
+  // Its default store is a MemoryStore per registration; two instances share sessions only
+  // through one store, so the population's second instance is handed the measured one's.
+  shared: async () => {
+    const { MemoryStore } = await import('@fastify/session')
+    return { secret: secret(), store: new MemoryStore() }
+  },
+  register: async (app, { secret, store }) => {
+    const { default: fastifySession } = await import('@fastify/session')
+    await app.register(fastifyCookie)
+    // As its README shows: the memory store, a secret of 32+ characters; plain http here.
+    await app.register(fastifySession, { secret, store, cookie: { secure: false } })
+  }
+}
+
+function sessionApp (plugin, routes, action, size) {
+  return async (options = {}) => {
+    const shared = await plugin.shared()
     const app = newApp()
-    await register(app)
+    await plugin.register(app, shared)
     app.get('/seed', routes.seed)
     app.get('/measure', action === 'write' ? routes.write() : routes[action])
     if (size === 'cold') {
-      const cookies = await coldCookies(app)
+      // Issued by a second instance with the same secret: the measured app never saw them.
+      const issuer = newApp()
+      await plugin.register(issuer, shared)
+      issuer.get('/seed', routes.seed)
+      const cookies = await coldCookies(issuer, options.coldCookies ?? COLD_COOKIES)
+      await issuer.close()
       return { app, cookie: cookies[0], cookies }
     }
     return { app, cookie: size === 'large' ? await largeCookie(app) : await seedCookie(app) }
@@ -95,36 +142,104 @@ function sessionApp (register, routes, action, size) {
 }
 
 function oursApp (format, action, size = 'small') {
-  const register = async (app) => {
-    // Imported here so the baselines and peers run even before `npm run build`.
-    const { cookieSession } = await import('../dist/plugin/index.js')
-    await app.register(cookieSession, { secret: secret(), format })
-  }
-  return sessionApp(register, ours, action, size)
+  return sessionApp(oursPlugin(format), ours, action, size)
 }
 
 function secureSessionApp (action, size = 'small') {
-  const register = async (app) => {
-    const { default: secureSession } = await import('@fastify/secure-session')
-    // As its README recommends: a pregenerated 32-byte key (crypto_secretbox_KEYBYTES).
-    await app.register(secureSession, { key: randomBytes(32), cookie: { path: '/', httpOnly: true } })
-  }
-  return sessionApp(register, getSet, action, size)
+  return sessionApp(securePlugin, getSet, action, size)
 }
 
 function fastifySessionApp (action) {
-  const register = async (app) => {
-    const { default: fastifySession } = await import('@fastify/session')
-    await app.register(fastifyCookie)
-    // As its README shows: the default memory store, a secret of 32+ characters; plain http here.
-    await app.register(fastifySession, { secret: secret(), cookie: { secure: false } })
+  return sessionApp(fastifySessionPlugin, getSet, action, 'small')
+}
+
+// --- the population scenario (bench/population.js) ----------------------------------------------
+
+/** The baselines' cookie: about the size of a user's signed cookie (186–193 B). */
+const POPULATION_FILLER = `session=${'A'.repeat(182)}`
+const POPULATION_READ_ANSWER = { name: 'User 00000 Example', role: 'viewer' }
+
+const populationRoutes = {
+  ours: {
+    login: (request) => { Object.assign(request.session, userSession(Number(request.query.user))); return { ok: true } },
+    read: (request) => ({ name: request.session.name, role: request.session.role }),
+    write: (request) => {
+      const counter = request.session.counter + 1
+      request.session.counter = counter
+      return { counter }
+    }
+  },
+  getSet: {
+    login: (request) => {
+      for (const [key, value] of Object.entries(userSession(Number(request.query.user)))) request.session.set(key, value)
+      return { ok: true }
+    },
+    read: (request) => ({ name: request.session.get('name'), role: request.session.get('role') }),
+    write: (request) => {
+      const counter = request.session.get('counter') + 1
+      request.session.set('counter', counter)
+      return { counter }
+    }
   }
-  return sessionApp(register, getSet, action, 'small')
+}
+
+/** Logins in flight at once during set-up. */
+const LOGIN_BATCH = 64
+
+/** Logs users 0 … users-1 in through `issuer` (GET /login?user=i); returns each one's `name=value`. */
+async function logIn (issuer, users) {
+  const jars = new Array(users)
+  for (let first = 0; first < users; first += LOGIN_BATCH) {
+    const sent = []
+    for (let i = first; i < Math.min(users, first + LOGIN_BATCH); i++) sent.push(issuer.inject({ method: 'GET', url: `/login?user=${i}` }))
+    for (const [j, response] of (await Promise.all(sent)).entries()) {
+      const pair = setCookiePair(response.headers['set-cookie'])
+      if (response.statusCode !== 200 || pair === undefined) throw new Error(`login failed: ${response.statusCode} ${response.body}`)
+      jars[first + j] = pair
+    }
+    // inject() frees a request's objects only once the event loop turns: let it, every batch.
+    await new Promise(setImmediate)
+  }
+  return jars
+}
+
+/**
+ * A population app: every user logs in once on a second instance sharing the secret (key, or for
+ * @fastify/session the store), which is then closed; the measured app has only /read and /write.
+ */
+function populationApp (plugin, routes) {
+  return async () => {
+    const { users } = currentPopulationOptions()
+    const shared = await plugin.shared()
+    const issuer = newApp()
+    await plugin.register(issuer, shared)
+    issuer.get('/login', routes.login)
+    const jars = await logIn(issuer, users)
+    await issuer.close()
+    const app = newApp()
+    await plugin.register(app, shared)
+    app.get('/read', routes.read)
+    app.get('/write', routes.write)
+    return { app, cookie: jars[0], population: { jars } }
+  }
+}
+
+/** pop-bare and pop-cookie: the same routes and sequence, every user sending the filler cookie. */
+function populationBaseline (withCookie) {
+  return async () => {
+    const { users } = currentPopulationOptions()
+    const app = newApp()
+    if (withCookie) await app.register(fastifyCookie)
+    let counter = 0
+    app.get('/read', () => POPULATION_READ_ANSWER)
+    app.get('/write', () => ({ counter: ++counter }))
+    return { app, cookie: POPULATION_FILLER, population: { jars: new Array(users).fill(POPULATION_FILLER) } }
+  }
 }
 
 /** Marks a variant whose clients keep the cookie each response sets and send it next (bench/inject.js, measure.js). */
 function chained (build) {
-  return async () => ({ ...(await build()), chained: true })
+  return async (options) => ({ ...(await build(options)), chained: true })
 }
 
 /** The `name=value` of a response's first Set-Cookie (header as Node or autocannon give it), or undefined. */
@@ -144,16 +259,24 @@ async function seedCookie (app, query = '') {
 }
 
 /**
- * How many cookies a cold variant cycles through, in order: four times the 512 entries of the
- * plugin's verified-cookie memory, which drops its oldest entry first. A cookie comes back only
- * after 2047 others, long gone from that memory, so every request pays the full verification.
+ * How many cookies a cold variant cycles through, in order, in the socket and in-process modes
+ * (the instruction mode asks for one per request: none ever comes back). They are issued by a
+ * second instance, so the measured app holds none of them at first, and a cookie comes back only
+ * after 32,767 others: about twice what the verified-cookie memory holds of cookies this size
+ * (MEMORY_BYTES, 8 MiB, at about 500 estimated bytes an entry), so it is long gone from that
+ * memory and every request pays the full verification.
  */
-export const COLD_COOKIES = 2048
+export const COLD_COOKIES = 32768
 
-/** COLD_COOKIES distinct cookies of the standard session, each seeded as a new session. */
-async function coldCookies (app) {
+/** `count` distinct cookies of the standard session, each seeded as a new session by `issuer`. */
+async function coldCookies (issuer, count) {
   const cookies = []
-  for (let i = 0; i < COLD_COOKIES; i++) cookies.push(await seedCookie(app))
+  for (let first = 0; first < count; first += LOGIN_BATCH) {
+    const sent = []
+    for (let i = first; i < Math.min(count, first + LOGIN_BATCH); i++) sent.push(seedCookie(issuer))
+    cookies.push(...await Promise.all(sent))
+    await new Promise(setImmediate)
+  }
   // A new session gets a random id (signed), IV (encrypted) or nonce (secure-session), so equal
   // data still gives distinct cookies. Were two equal, the variant would measure hits: refuse.
   const distinct = new Set(cookies).size
@@ -218,8 +341,25 @@ export const VARIANTS = [
   { name: 'secure-large-read', what: '@fastify/secure-session, ~3.9 KB cookie, read 2 keys', build: secureSessionApp('read', 'large') },
   { name: 'secure-large-write', what: '@fastify/secure-session, ~3.9 KB cookie, write 1 key', build: secureSessionApp('write', 'large') },
   { name: 'session-read', what: '@fastify/session (memory store), read 2 keys', build: fastifySessionApp('read') },
-  { name: 'session-write', what: '@fastify/session (memory store), write 1 key', build: fastifySessionApp('write') }
+  { name: 'session-write', what: '@fastify/session (memory store), write 1 key', build: fastifySessionApp('write') },
+  // The population scenario: many users, a cookie each (bench/population.js). `--only pop-`.
+  { name: 'pop-bare', what: 'population: fastify alone, filler cookie', population: true, build: populationBaseline(false) },
+  { name: 'pop-cookie', what: 'population: fastify + @fastify/cookie, filler cookie', population: true, build: populationBaseline(true) },
+  ...FORMATS.map((format) => ({
+    name: `pop-ours-${format}`,
+    what: `population: ours (${format})`,
+    format,
+    population: true,
+    build: populationApp(oursPlugin(format), populationRoutes.ours)
+  })),
+  { name: 'pop-secure', what: 'population: @fastify/secure-session', population: true, build: populationApp(securePlugin, populationRoutes.getSet) },
+  { name: 'pop-fastify-session', what: 'population: @fastify/session (memory store shared with the login instance)', population: true, build: populationApp(fastifySessionPlugin, populationRoutes.getSet) }
 ]
+
+/** Population variants are named pop-*; their baselines are pop-bare and pop-cookie. */
+export function isPopulation (name) {
+  return name.startsWith('pop-')
+}
 
 export function variantNamed (name) {
   const variant = VARIANTS.find((v) => v.name === name)
@@ -229,12 +369,13 @@ export function variantNamed (name) {
 
 /**
  * Builds a variant's app, or returns { skip } when the plugin does not (yet) know the variant's
- * format: the bench then carries on without it.
+ * format: the bench then carries on without it. `options.coldCookies`: how many cookies a cold
+ * variant gets (default COLD_COOKIES).
  */
-export async function buildVariant (name) {
+export async function buildVariant (name, options = {}) {
   const variant = variantNamed(name)
   try {
-    return await variant.build()
+    return await variant.build(options)
   } catch (error) {
     if (variant.format !== undefined && error.code === 'FST_SESSION_INVALID_OPTION' && /"format"/.test(error.message)) {
       return { skip: `format '${variant.format}' not supported by the plugin: ${error.message}` }
