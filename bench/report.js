@@ -179,7 +179,7 @@ export function targetsMarkdown (targets) {
 
 // --- the population scenario (bench/population.js) ----------------------------------------------
 
-const OURS = ['pop-ours-signed', 'pop-ours-encrypted', 'pop-ours-flask']
+const OURS = ['pop-ours-signed', 'pop-ours-encrypted', 'pop-ours-flask', 'pop-ours-signed-validate']
 const megabytes = (bytes) => Number.isFinite(bytes) ? (bytes / 1048576).toFixed(1) : '–'
 const signedMegabytes = (bytes) => Number.isFinite(bytes) ? `${bytes >= 0 ? '+' : ''}${(bytes / 1048576).toFixed(1)}` : '–'
 const percent = (share) => Number.isFinite(share) ? `${(share * 100).toFixed(1)} %` : '–'

@@ -86,13 +86,28 @@ async function cookieOnly () {
 // A session plugin as the builders use it: `shared()` makes what two instances must share to
 // read each other's cookies (the secret, key or store), `register(app, shared)` registers it.
 
-function oursPlugin (format) {
+function oursPlugin (format, extra = {}) {
   return {
     shared: async () => ({ secret: secret() }),
     register: async (app, { secret }) => {
       // Imported here so the baselines and peers run even before `npm run build`.
       const { cookieSession } = await import('../dist/plugin/index.js')
-      await app.register(cookieSession, { secret, format })
+      await app.register(cookieSession, { secret, format, ...extra })
+    }
+  }
+}
+
+/**
+ * Revocation as the README shows it, on an in-memory store: a per-user "valid after" time, looked
+ * up by an async `validate` on every request that carries a cookie. What it measures is the
+ * plugin's cost of the option (an onRequest hook, a promise), not a network round trip.
+ */
+function withValidate () {
+  const validAfter = new Map([[-1, 0]]) // nobody revoked: every lookup misses, as most do
+  return {
+    async validate ({ createdAt, data }) {
+      const after = validAfter.get(data.uid ?? data.user?.id)
+      return after === undefined || createdAt > after
     }
   }
 }
@@ -327,6 +342,7 @@ export const VARIANTS = [
     format,
     build: oursApp(format, 'read', 'cold')
   })),
+  { name: 'ours-signed-read-validate', what: 'ours (signed), read 2 keys, with an async `validate` on an in-memory store', format: 'signed', build: sessionApp(oursPlugin('signed', withValidate()), ours, 'read', 'small') },
   // Each client sends back the cookie its last response set, as a browser does: every request
   // carries a cookie the server issued one request earlier, never one it has seen before.
   { name: 'ours-signed-write-chained', what: 'ours (signed), write 1 key, each client sending the cookie it was last given', build: chained(oursApp('signed', 'write')) },
@@ -352,6 +368,7 @@ export const VARIANTS = [
     population: true,
     build: populationApp(oursPlugin(format), populationRoutes.ours)
   })),
+  { name: 'pop-ours-signed-validate', what: 'population: ours (signed) with an async `validate` on an in-memory store', format: 'signed', population: true, build: populationApp(oursPlugin('signed', withValidate()), populationRoutes.ours) },
   { name: 'pop-secure', what: 'population: @fastify/secure-session', population: true, build: populationApp(securePlugin, populationRoutes.getSet) },
   { name: 'pop-fastify-session', what: 'population: @fastify/session (memory store shared with the login instance)', population: true, build: populationApp(fastifySessionPlugin, populationRoutes.getSet) }
 ]
