@@ -79,8 +79,9 @@ export function plaintextHeader ({ issuedAt, createdAt, id, permanent, deflated 
 
 /** The header of authenticated plaintext, or undefined when it has none (bad payload). */
 export function parsePlaintextHeader (version: string, plaintext: Uint8Array): PlaintextHeader | undefined {
-  let head = ''
-  for (let i = 0; i < plaintext.length && i < MAX_HEADER_BYTES; i++) head += String.fromCharCode(plaintext[i] as number)
+  // One call over the first bytes (a byte per character, as latin1): adding them one by one cost
+  // about 2k instructions per cold read.
+  const head = String.fromCharCode.apply(null, plaintext.subarray(0, MAX_HEADER_BYTES) as unknown as number[])
   const match = HEADER.exec(head)
   if (match === null) return undefined
   const [text, issuedText, createdText, id, flagsText] = match as unknown as string[]
