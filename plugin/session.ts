@@ -20,6 +20,7 @@ type Known = keyof SessionData & string
 // The string fallbacks of get/set/pop exclude declared keys, so a declared key cannot be set
 // with the wrong type by falling through to the untyped overload.
 
+/** What `request.session` offers besides its data keys (which read and write like properties). */
 export interface SessionMethods {
   /** The value, or `defaultValue` (else undefined) when the key is absent. */
   get<K extends Known>(key: K): SessionData[K] | undefined
@@ -28,6 +29,7 @@ export interface SessionMethods {
   /** Stores a value; `undefined` removes the key. Throws FST_SESSION_UNSTORABLE_VALUE at once for values that can never be saved. */
   set<K extends Known>(key: K, value: SessionData[K] | undefined): void
   set<K extends string>(key: K & (K extends Known ? never : unknown), value: unknown): void
+  /** Whether the data holds `key` (the same answer as `key in session`; method names are not data). */
   has (key: string): boolean
   /** Removes the key and returns its value, or `defaultValue` when absent. */
   pop<K extends Known>(key: K): SessionData[K] | undefined
@@ -37,6 +39,7 @@ export interface SessionMethods {
   clear (): void
   /** A deep copy of the data as a plain object (Date and Buffer kept). */
   data (): SessionContents
+  /** The same copy as data(), so `JSON.stringify(session)` gives the data alone. */
   toJSON (): SessionContents
   /** Re-issue the cookie on this response even if nothing changed. */
   touch (): void
@@ -61,7 +64,9 @@ export interface SessionMethods {
   permanent: boolean
 }
 
+/** The session's data alone, as `data()` copies it: the declared keys typed, any other key unknown. */
 export type SessionContents = Partial<SessionData> & Record<string, unknown>
+/** `request.session`: the data keys as properties (declared ones typed) and the methods above. */
 export type Session = SessionMethods & Partial<SessionData> & Record<string, unknown>
 
 const RESERVED = new Set(['get', 'set', 'has', 'pop', 'clear', 'data', 'toJSON', 'touch', 'regenerate', 'options',
