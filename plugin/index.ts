@@ -99,5 +99,5 @@ export type { CookieSessionOptions, SessionCodecOptions, Format } from './option
 export type { CookieOptions, CookieOverrides, SameSite, Priority } from './cookie-attributes.js'
 export type { Session, SessionData, SessionContents, SessionMethods } from './session.js'
 export type { InvalidReason } from './codecs/codec.js'
-export type { Secret } from './keys.js'
+export type { Secret } from './codec-options.js'
 export * from './errors.js'
