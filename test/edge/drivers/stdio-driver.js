@@ -30,7 +30,9 @@ async function answer (line) {
   } catch (error) {
     reply = JSON.stringify({ id, ok: false, error: { name: error?.name, message: error?.message ?? String(error), stack: error?.stack } })
   }
-  await writeLine(`${MARKER}${reply}\n`)
+  // JSON leaves U+2028 and U+2029 unescaped, and Node 26's readline splits lines on them: escaped
+  // here, the answer stays one line on every Node (JSON.parse reads the escapes back).
+  await writeLine(`${MARKER}${reply.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')}\n`)
 }
 
 await writeLine(`${MARKER}${JSON.stringify({ ready: true })}\n`)
