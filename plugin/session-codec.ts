@@ -2,15 +2,15 @@ import { chunkName, joinChunks, splitValue } from './chunks.js'
 import type { Decoded, InvalidReason } from './codecs/codec.js'
 import { resolveCodecOptions, type ResolvedCodecOptions, type SessionCodecOptions } from './options.js'
 import { newSessionId, nowSeconds, type SessionContents } from './session.js'
+import { checkEncodeOptions, storableRecord, timeReason, type EncodeOptions } from './codec-rules.js'
 import { tooLarge } from './size-report.js'
-import { assertStorable, serialize, type SessionRecord } from './values.js'
+import { assertStorable, serialize } from './values.js'
 
 // From a cookie value to a valid session and back, without Fastify: the path the plugin itself
 // takes (same keys, formats, size limits and clocks), for places with no Fastify request: a
 // WebSocket server, a queue worker, a magic link, a plain node:http handler.
 
-/** Clock difference tolerated between servers before a cookie counts as issued in the future. */
-export const CLOCK_SKEW = 60
+export { CLOCK_SKEW, type EncodeOptions } from './codec-rules.js'
 
 /** The verified, unexpired session in `value` (the cookies' pieces joined), or why it is not one. */
 export function decodeValue (options: ResolvedCodecOptions, value: string, now: number): Decoded | InvalidReason {
@@ -18,12 +18,7 @@ export function decodeValue (options: ResolvedCodecOptions, value: string, now: 
   if (value.length > options.maxValueBytes) return 'too-large'
   const decoded = options.codec.decode(value)
   if (typeof decoded === 'string') return decoded
-  const { issuedAt, createdAt } = decoded
-  if (issuedAt > now + CLOCK_SKEW) return 'future'
-  if (createdAt > issuedAt) return 'bad-payload'
-  // As in itsdangerous, an age equal to the limit is still valid.
-  if (now - issuedAt > options.maxAge || now - createdAt > options.absoluteMaxAge) return 'expired'
-  return decoded
+  return timeReason(options, decoded.issuedAt, decoded.createdAt, now) ?? decoded
 }
 
 /** A valid session as the codec (and the plugin's `validate` option) sees it. Times are seconds since the epoch. */
@@ -38,16 +33,6 @@ export interface SessionInfo {
   issuedAt: number
   /** Whether the cookie outlives the browser session (Expires/Max-Age). */
   permanent: boolean
-}
-
-/** What `encode` may be told besides the data. Omitted: a new session id, created now, not permanent. */
-export interface EncodeOptions {
-  /** Whether the session outlives the browser session (Expires/Max-Age when the cookie is set). Default false. */
-  permanent?: boolean
-  /** 22 base64url characters, as `session.sessionId` gives it. */
-  sessionId?: string
-  /** Seconds since the epoch; must not be later than now. */
-  createdAt?: number
 }
 
 /** The plugin's cookie format, without Fastify. Create one with `createSessionCodec`, or use `fastify.sessionCodec`. */
@@ -70,8 +55,6 @@ export interface SessionCodec {
   /** The `[name, value]` cookies to set for an encoded value: one, or up to `maxCookies` pieces. */
   split (value: string): Array<[name: string, value: string]>
 }
-
-const ID = /^[A-Za-z0-9_-]{22}$/
 
 /** A codec over already resolved options: the plugin's own (`fastify.sessionCodec`), or createSessionCodec's. */
 export function codecFor (options: ResolvedCodecOptions): SessionCodec {
@@ -100,15 +83,8 @@ export function codecFor (options: ResolvedCodecOptions): SessionCodec {
     },
     encode (data, { permanent = false, sessionId, createdAt } = {}) {
       const now = nowSeconds()
-      if (sessionId !== undefined && !ID.test(sessionId)) throw new TypeError('sessionId must be 22 base64url characters, as session.sessionId gives it')
-      if (createdAt !== undefined && (!Number.isInteger(createdAt) || createdAt < 0 || createdAt > now)) {
-        throw new TypeError('createdAt must be whole seconds since the epoch, not later than now')
-      }
-      const record = { ...data } as SessionRecord
-      for (const key of Object.keys(record)) {
-        if (record[key] === undefined) delete record[key]
-        else assertStorable(record[key], `session.${key}`)
-      }
+      checkEncodeOptions({ sessionId, createdAt }, now)
+      const record = storableRecord(data, assertStorable)
       const value = options.codec.encode({
         data: record,
         json: serialize(record),

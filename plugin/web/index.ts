@@ -1,5 +1,6 @@
 import { chunkName, joinChunks, splitValue } from '../chunks.js'
-import { MAX_COOKIE_BYTES, type InvalidReason } from '../codecs/codec.js'
+import { checkEncodeOptions, storableRecord, timeReason, tooLargeMessage, type EncodeOptions } from '../codec-rules.js'
+import type { InvalidReason } from '../codecs/codec.js'
 import { assertStorable, serialize, type SessionRecord } from '../codecs/values-format.js'
 import { SessionCodecError } from './errors.js'
 import { createFormat } from './formats.js'
@@ -16,8 +17,7 @@ export { SessionCodecError, type SessionCodecErrorCode } from './errors.js'
 export type { Format, Secret, SessionCodecOptions } from './options.js'
 export type { InvalidReason } from '../codecs/codec.js'
 
-/** Clock difference tolerated between servers before a cookie counts as issued in the future (seconds), as in the plugin. */
-export const CLOCK_SKEW = 60
+export { CLOCK_SKEW, type EncodeOptions } from '../codec-rules.js'
 
 /** A valid session. Times are whole seconds since the epoch. */
 export interface SessionInfo<Data extends Record<string, unknown> = Record<string, unknown>> {
@@ -31,16 +31,6 @@ export interface SessionInfo<Data extends Record<string, unknown> = Record<strin
   issuedAt: number
   /** Whether the cookie outlives the browser session (Expires/Max-Age). */
   permanent: boolean
-}
-
-/** What `encode` may be told besides the data. Omitted: a new session id, created now, not permanent. */
-export interface EncodeOptions {
-  /** Whether the plugin will treat the session as permanent (it then sets Expires/Max-Age when it re-issues it). */
-  permanent?: boolean
-  /** 22 base64url characters, as `session.sessionId` gives it. */
-  sessionId?: string
-  /** Seconds since the epoch; must not be later than now. */
-  createdAt?: number
 }
 
 /** What `inspect` finds: the session, or why the value is not a valid one. */
@@ -78,37 +68,14 @@ export interface SessionCodec {
   split (value: string): Array<[name: string, value: string]>
 }
 
-const ID = /^[A-Za-z0-9_-]{22}$/
-
 function nowSeconds (): number {
   return Math.floor(Date.now() / 1000)
 }
 
-/**
- * Why a verified cookie's times make it invalid, or undefined: the plugin's checks
- * (session-codec.ts's decodeValue) in the same order.
- */
-function timeReason (options: ResolvedWebOptions, issuedAt: number, createdAt: number, now: number): InvalidReason | undefined {
-  if (issuedAt > now + CLOCK_SKEW) return 'future'
-  if (createdAt > issuedAt) return 'bad-payload'
-  // As in itsdangerous, an age equal to the limit is still valid.
-  if (now - issuedAt > options.maxAge || now - createdAt > options.absoluteMaxAge) return 'expired'
-  return undefined
-}
-
-/** The error for a session that needs more than its cookies hold, worded as the plugin's (size-report.ts). */
+/** The error for a session that needs more than its cookies hold, worded as the plugin's. */
 function tooLarge (options: ResolvedWebOptions, data: SessionRecord, value: string): SessionCodecError {
-  const largestKeys = Object.keys(data)
-    .map((key) => ({ key, bytes: JSON.stringify(key).length + 1 + serialize(data[key], WEB_VALUES).length }))
-    .sort((a, b) => b.bytes - a.bytes)
-    .slice(0, 5)
-  const keys = largestKeys.map(({ key, bytes }) => `${JSON.stringify(key)} (${bytes} bytes)`).join(', ')
-  const room = options.maxCookies === 1
-    ? `one cookie's ${MAX_COOKIE_BYTES}-byte browser limit`
-    : `the ${options.maxValueBytes} bytes of its ${options.maxCookies} cookies (maxCookies)`
-  return new SessionCodecError('FST_SESSION_TOO_LARGE', `Session too large for its cookie: cookie "${options.cookieName}" would be ` +
-    `${options.cookieName.length + 1 + value.length} bytes, over ${room}. ` +
-    `Store less in the session; its largest keys (bytes of JSON, before compression): ${keys}`)
+  const message = tooLargeMessage(options, data, value, (item) => serialize(item, WEB_VALUES))
+  return new SessionCodecError('FST_SESSION_TOO_LARGE', `Session too large for its cookie: ${message}`)
 }
 
 /**
@@ -150,15 +117,8 @@ export function createSessionCodec (options: SessionCodecOptions): SessionCodec 
     }) as SessionCodec['decodeCookies'],
     async encode (data, { permanent = false, sessionId, createdAt } = {}) {
       const now = nowSeconds()
-      if (sessionId !== undefined && !ID.test(sessionId)) throw new TypeError('sessionId must be 22 base64url characters, as session.sessionId gives it')
-      if (createdAt !== undefined && (!Number.isInteger(createdAt) || createdAt < 0 || createdAt > now)) {
-        throw new TypeError('createdAt must be whole seconds since the epoch, not later than now')
-      }
-      const record = { ...data } as SessionRecord
-      for (const key of Object.keys(record)) {
-        if (record[key] === undefined) delete record[key]
-        else assertStorable(record[key], `session.${key}`, WEB_VALUES)
-      }
+      checkEncodeOptions({ sessionId, createdAt }, now)
+      const record = storableRecord(data, (value, path) => assertStorable(value, path, WEB_VALUES))
       const value = await format.encode({
         data: record,
         json: serialize(record, WEB_VALUES),
