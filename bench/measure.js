@@ -113,10 +113,13 @@ export async function measureSocket (server, { duration, warmup }) {
   const before = processCpuMicros(child.pid)
   const result = await load(port, nextCookie, duration, chained)
   const cpu = processCpuMicros(child.pid) - before
+  return { status, setCookie, ...await figures(server, result, cpu, duration, cookie) }
+}
+
+/** What both socket modes report of a measured autocannon run: its rate, latency, CPU and errors, and the server's heap. */
+async function figures (server, result, cpu, duration, cookie) {
   const answered = result['2xx'] + result.non2xx
   return {
-    status,
-    setCookie,
     cookieBytes: cookie.length,
     requests: answered,
     rps: answered / duration,
@@ -168,19 +171,10 @@ async function measurePopulationSocket (server, { duration, warmup }) {
   const before = processCpuMicros(child.pid)
   const result = await load(duration)
   const cpu = processCpuMicros(child.pid) - before
-  const answered = result['2xx'] + result.non2xx
   return {
     status,
     setCookie: tally.setCookies > 0,
     setCookieShare: tally.answered > 0 ? tally.setCookies / tally.answered : NaN,
-    cookieBytes: cookie.length,
-    requests: answered,
-    rps: answered / duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuPerRequest: answered > 0 ? cpu / answered : NaN,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-    heapUsed: await server.heap()
+    ...await figures(server, result, cpu, duration, cookie)
   }
 }
