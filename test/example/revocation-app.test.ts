@@ -4,13 +4,12 @@ import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { createClient } from '@redis/client'
 import t, { type Test } from 'tap'
 import { buildApp } from '../../example/app.js'
 import { readConfig, type Environment } from '../../example/config.js'
 import { MemoryValidAfterStore, sessionValidator } from '../../example/revocation.js'
 import { Browser, SECRET, pinClock } from '../helpers.js'
-import { redisServerSkip, startRedisServer, type RedisServer } from '../fixtures/redis-server.js'
+import { inspector, redisServerSkip, startRedisServer } from '../fixtures/redis-server.js'
 
 // "Log out everywhere" in the example: REDIS_URL in the config, the login recording who logged in,
 // POST /logout_everywhere writing the user's "valid after" time (in memory, or in a real Redis),
@@ -232,15 +231,6 @@ t.test('in Redis', { skip: skipRedis }, async (t) => {
     t.equal((await a.inject({ url: '/dashboard', headers: { cookie: copy, ...CURL } })).statusCode, 302, 'and so does A')
   })
 })
-
-/** A plain client of its own, to look at what the app wrote. */
-async function inspector (t: Test, server: RedisServer) {
-  const client = createClient({ url: server.url })
-  client.on('error', () => {})
-  await client.connect()
-  t.teardown(() => client.destroy())
-  return client
-}
 
 interface Child {
   process: ChildProcess

@@ -1,13 +1,12 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as delay } from 'node:timers/promises'
-import { createClient } from '@redis/client'
 import t, { type Test } from 'tap'
 import {
   CLOCK_MARGIN, MemoryValidAfterStore, createRevocationStore, retentionFor, sessionValidator, type StoreLog, type ValidAfterStore
 } from '../../example/revocation.js'
 import { COMMAND_TIMEOUT_MS, MAX_PENDING_COMMANDS, RedisValidAfterStore } from '../../example/revocation-redis.js'
 import { pinClock } from '../helpers.js'
-import { redisServerSkip, startRedisServer, type RedisServer } from '../fixtures/redis-server.js'
+import { inspector, redisServerSkip, startRedisServer, type RedisServer } from '../fixtures/redis-server.js'
 
 // The example's valid-after stores: in memory, and in a real redis-server started for the test
 // (test/fixtures/redis-server.ts), including Redis going away and coming back.
@@ -18,15 +17,6 @@ const skipRedis = redisServerSkip(t)
 function recordingLog (): StoreLog & { lines: string[] } {
   const lines: string[] = []
   return { lines, info: (message) => lines.push(`info: ${message}`), warn: (message) => lines.push(`warn: ${message}`) }
-}
-
-/** A plain client of its own, to look at what the store wrote. */
-async function inspector (t: Test, server: RedisServer) {
-  const client = createClient({ url: server.url })
-  client.on('error', () => {})
-  await client.connect()
-  t.teardown(() => client.destroy())
-  return client
 }
 
 async function redisStore (t: Test, server: RedisServer, retention = 600, log?: StoreLog): Promise<RedisValidAfterStore> {
