@@ -12,27 +12,39 @@ import { createSequence, currentPopulationOptions, pathOf } from './population.j
 /** Requests in flight at once. */
 export const BATCH = 8
 
+/**
+ * What the responses looked like. Every batch, warm-up included, runs the same tallying code
+ * (reset when the measured part starts): a branch first taken in the counted window would
+ * deoptimize the driver there and have V8 compile it again inside the window.
+ */
+function newTally () {
+  return { requests: 0, status: 0, setCookie: false, setCookies: 0, non2xx: 0 }
+}
+
 export function createInjector (built) {
   if (built.population !== undefined) return createPopulationInjector(built)
   const cookies = built.cookies ?? [built.cookie]
   let inputs = cookies.map((cookie) => ({ method: 'GET', url: '/measure', headers: { cookie } }))
   let next = 0
   const jars = Array.from({ length: BATCH }, () => ({ method: 'GET', url: '/measure', headers: { cookie: built.cookie } }))
-  const tally = { requests: 0, status: 0, setCookie: false, non2xx: 0 }
+  const tally = newTally()
   return {
     tally,
-    /** Sends one batch and waits for it; `measured` batches are added to the tally. */
-    async batch (measured) {
+    resetTally () { Object.assign(tally, newTally()) },
+    /** Sends one batch and waits for it, adding it to the tally. */
+    async batch () {
       const sent = []
       for (let i = 0; i < BATCH; i++) sent.push(built.app.inject(built.chained ? jars[i] : inputs[next++ % inputs.length]))
       const responses = await Promise.all(sent)
       for (const [i, response] of responses.entries()) {
         if (built.chained) jars[i].headers = { cookie: setCookiePair(response.headers['set-cookie']) ?? jars[i].headers.cookie }
-        if (!measured) continue
         tally.requests++
         tally.status = response.statusCode
         if (response.statusCode < 200 || response.statusCode > 299) tally.non2xx++
-        if (response.headers['set-cookie'] !== undefined) tally.setCookie = true
+        if (response.headers['set-cookie'] !== undefined) {
+          tally.setCookie = true
+          tally.setCookies++
+        }
       }
     },
     /** Drops the client's cookies (a cold variant's many), so that the heap measured after the run is the server's. */
@@ -52,11 +64,12 @@ export function createInjector (built) {
 export function createPopulationInjector (built, options = currentPopulationOptions()) {
   let jars = built.population.jars.slice()
   const next = createSequence(options)
-  const tally = { requests: 0, status: 0, setCookie: false, setCookies: 0, non2xx: 0 }
+  const tally = newTally()
   const users = new Int32Array(BATCH)
   return {
     tally,
-    async batch (measured) {
+    resetTally () { Object.assign(tally, newTally()) },
+    async batch () {
       const sent = []
       for (let i = 0; i < BATCH; i++) {
         const request = next()
@@ -67,7 +80,6 @@ export function createPopulationInjector (built, options = currentPopulationOpti
       for (const [i, response] of responses.entries()) {
         const pair = setCookiePair(response.headers['set-cookie'])
         if (pair !== undefined) jars[users[i]] = pair
-        if (!measured) continue
         tally.requests++
         tally.status = response.statusCode
         if (response.statusCode < 200 || response.statusCode > 299) tally.non2xx++

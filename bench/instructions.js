@@ -12,9 +12,14 @@ import { BATCH, createInjector } from './inject.js'
 // included. Compare variants within one run, and use --rounds 3 (medians) before deciding.
 //
 // Each variant is driven by inject() in its own process under callgrind, yielding to the event
-// loop after each batch: a warm-up with counting off (so the JIT has settled), a full GC (gc(), node --expose-gc: the set-up's garbage is
-// collected outside the window, not by whichever variant happens to reach a major GC inside it),
-// then N measured requests with counting switched on and off around them by callgrind_control.
+// loop after each batch: the first half of the warm-up with counting off, a full GC (gc(), node
+// --expose-gc: the set-up's garbage is collected outside the window, not by whichever variant
+// happens to reach a major GC inside it), the second half of the warm-up, then N measured
+// requests with counting switched on and off around them by callgrind_control. The warm-up goes
+// on after the GC because a full GC deoptimizes code that embeds objects it found dead
+// ("weak objects" in --trace-deopt): with the GC right before the window, V8 recompiled some
+// 80 functions inside it, 67k–135k instructions a request of TurboFan work that varied from
+// variant to variant (bare Fastify 346k → 237k a request once the warm-up resumed after the GC).
 // After them, the client's cookies dropped and another gc(), the process's heapUsed is reported
 // (the verified-cookie memory, a session store: what the server keeps). Instructions are not time
 // (a cache miss costs more than an add), so this complements the socket figures; it does not
@@ -28,6 +33,8 @@ import { BATCH, createInjector } from './inject.js'
 //   node --expose-gc bench/instructions.js <variant> <warm-up requests> <measured requests>
 
 const SELF = fileURLToPath(import.meta.url)
+/** The share of the warm-up run after the full GC (see above), so V8 re-optimizes before counting. */
+const REWARM_SHARE = 0.5
 const run = promisify(execFile)
 
 /** Counts one variant under callgrind; resolves to a result shaped like the other modes'. */
@@ -79,9 +86,9 @@ async function child ([name, warmText, measuredText]) {
   // inprocess.js does): inject() keeps each request's objects alive until the loop turns, so a
   // loop that never yields would carry every request of the run in its heap (about 9.5 KB each)
   // and have the GC copy and mark them.
-  const drive = async (total, measured) => {
+  const drive = async (total) => {
     for (let done = 0; done < total; done += BATCH) {
-      await injector.batch(measured)
+      await injector.batch()
       await new Promise(setImmediate)
     }
   }
@@ -91,12 +98,15 @@ async function child ([name, warmText, measuredText]) {
     globalThis.gc()
   }
   const setupSeconds = (performance.now() - setupStarted) / 1000
-  await drive(Number(warmText), false)
+  const warm = Number(warmText)
+  await drive(warm - Math.floor(warm * REWARM_SHARE / BATCH) * BATCH)
   await fullGc()
+  await drive(Math.floor(warm * REWARM_SHARE / BATCH) * BATCH)
+  injector.resetTally()
   // Returns once callgrind has switched: only the measured requests are counted.
   const instrument = (state) => execFileSync('callgrind_control', ['--instr', state, String(process.pid)], { stdio: 'ignore' })
   instrument('on')
-  await drive(Number(measuredText), true)
+  await drive(Number(measuredText))
   instrument('off')
   const cookieBytes = built.cookie.length
   injector.release()
@@ -108,7 +118,7 @@ async function child ([name, warmText, measuredText]) {
   console.log(JSON.stringify({
     status,
     setCookie,
-    setCookieShare: setCookies === undefined ? undefined : setCookies / requests,
+    setCookieShare: setCookies / requests,
     non2xx,
     errors: 0,
     cookieBytes,
