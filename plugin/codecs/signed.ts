@@ -6,7 +6,9 @@ import { deflateIfShorter, inflate } from './compression.js'
 import * as base64url from './node-base64url.js'
 import { amacSha384 } from './node-amac.js'
 import { hmacSha256 } from './node-hmac.js'
-import { MAC_CHARS, macInput, parseSigned, signedText, SIGNED_AMAC_KEY_PURPOSE, SIGNED_KEY_PURPOSE } from './signed-format.js'
+import {
+  MAC_CHARS, macInput, parseSigned, parseVerifiedText, signedText, SIGNED_AMAC_KEY_PURPOSE, SIGNED_KEY_PURPOSE, splitCurrent, type SignedFields
+} from './signed-format.js'
 
 // The default format, readable by the client and unforgeable without the secret, on node:crypto.
 // Its layout is in signed-format.ts.
@@ -22,7 +24,7 @@ export interface SignedCodecOptions {
 
 export function createSignedCodec (secrets: Buffer[], cookieName: string, { compress = true, maxValueBytes = 4096 }: SignedCodecOptions = {}): Codec {
   const maxMessageBytes = cookieName.length + 1 + maxValueBytes
-  const macs = secrets.map((secret) => amacSha384(deriveKey(secret, SIGNED_AMAC_KEY_PURPOSE), maxMessageBytes, MAC_CHARS))
+  const macs = secrets.map((secret) => amacSha384(deriveKey(secret, SIGNED_AMAC_KEY_PURPOSE), `${cookieName}=`, maxValueBytes, MAC_CHARS))
   // s1 and s2 cookies (HMAC-SHA256) are still read; their keys are derived on the first one seen.
   let hmacs: Array<(message: string) => string> | undefined
   const hmacsOf = () => (hmacs ??= secrets.map((secret) => hmacSha256(deriveKey(secret, SIGNED_KEY_PURPOSE), maxMessageBytes)))
@@ -33,7 +35,7 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string, { comp
       const bytes = Buffer.from(json, 'utf8')
       const deflated = compress ? deflateIfShorter(bytes, true) : undefined
       const text = signedText({ payload: base64url.encode(deflated ?? bytes), deflated: deflated !== undefined, issuedAt, createdAt, id, permanent })
-      return `${text}.${sign(macInput(cookieName, text))}`
+      return `${text}.${sign(text)}`
     },
 
     readData: parse,
@@ -42,31 +44,42 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string, { comp
     textFor: ({ json }) => json,
 
     decode (value: string): Decoded | InvalidReason {
+      // The current version: the MAC first, then the fields of a verified text (signed-format.ts).
+      const current = splitCurrent(value)
+      if (current !== undefined) {
+        const keyIndex = macs.findIndex((mac) => equalInConstantTime(mac(current.signedText), current.mac))
+        if (keyIndex !== -1) {
+          const fields = parseVerifiedText(current.signedText)
+          return fields === undefined ? 'malformed' : readPayload(fields, keyIndex)
+        }
+      }
+      // Older versions, and the reason a value is refused: its shape, else its MAC.
       const parts = parseSigned(value)
       if (parts === undefined) return 'malformed'
-      // The computed MAC is canonical base64url: another spelling of the same bytes is unequal.
+      if (parts.version === 3) return 'bad-signature' // its MAC was just checked above
       const message = macInput(cookieName, parts.signedText)
-      const keyIndex = (parts.version === 3 ? macs : hmacsOf()).findIndex((mac) => equalInConstantTime(mac(message), parts.mac))
-      if (keyIndex === -1) return 'bad-signature'
-
-      // Past the MAC, the text is one this plugin (or its Web codec) wrote with a key: the payload
-      // is canonical base64url (a different spelling would not have verified), so its spelling is
-      // not checked again. What a key holder signed still gets no further than an empty session:
-      // inflating is bounded (compression.ts), invalid UTF-8 or JSON that is not a session
-      // object fail, JSON.parse never reaches a prototype (values.ts), and what could never be
-      // saved (Infinity, too deep) is refused now instead of a 500 at the next write.
-      let json: string
-      let data: SessionRecord
-      try {
-        const payload = Buffer.from(parts.payload, 'base64url')
-        const text = utf8.decode(parts.deflated ? inflate(payload, true) : payload)
-        data = parse(text)
-        json = canonicalText(text, data)
-      } catch {
-        return 'bad-payload'
-      }
-      const { issuedAt, createdAt, id, permanent } = parts
-      return { data, json, text: json, issuedAt, createdAt, id, permanent, keyIndex }
+      const keyIndex = hmacsOf().findIndex((mac) => equalInConstantTime(mac(message), parts.mac))
+      return keyIndex === -1 ? 'bad-signature' : readPayload(parts, keyIndex)
     }
+  }
+
+  // Past the MAC, the text is one this plugin (or its Web codec) wrote with a key: the payload
+  // is canonical base64url (a different spelling would not have verified), so its spelling is
+  // not checked again. What a key holder signed still gets no further than an empty session:
+  // inflating is bounded (compression.ts), invalid UTF-8 or JSON that is not a session object
+  // fail, JSON.parse never reaches a prototype (values.ts), and what could never be saved
+  // (Infinity, too deep) is refused now instead of a 500 at the next write.
+  function readPayload ({ payload, deflated, issuedAt, createdAt, id, permanent }: SignedFields, keyIndex: number): Decoded | InvalidReason {
+    let json: string
+    let data: SessionRecord
+    try {
+      const bytes = Buffer.from(payload, 'base64url')
+      const text = utf8.decode(deflated ? inflate(bytes, true) : bytes)
+      data = parse(text)
+      json = canonicalText(text, data)
+    } catch {
+      return 'bad-payload'
+    }
+    return { data, json, text: json, issuedAt, createdAt, id, permanent, keyIndex }
   }
 }

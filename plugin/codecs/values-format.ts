@@ -60,21 +60,26 @@ export function isPlainObject (value: object): boolean {
  * The canonical text of `data`, just parsed from `text` that passed a MAC or an AEAD tag. A text
  * this plugin signed is serialize's output already, and it parses back to itself, so it is kept
  * as it is (one serialisation fewer per cold read) provided it could be saved again: no number
- * JSON.parse turns into Infinity (an exponent of 3 digits or 309 digits in a row), no nesting
- * that could reach MAX_DEPTH (fewer `{` and `[` in all than that). Anything in doubt, those
- * characters inside strings included, is serialised, which refuses what cannot be stored. A key
- * holder's non-canonical spelling (`1.0`, spaces) costs only a re-issue in canonical text when
- * the handler changes or touches an object.
+ * JSON.parse turned into Infinity, no nesting as deep as MAX_DEPTH. That is checked on the parsed
+ * data (a walk over its values, cheaper than a pattern over the text); anything else is
+ * serialised, which refuses what cannot be stored. A key holder's non-canonical spelling (`1.0`,
+ * spaces) costs only a re-issue in canonical text when the handler changes or touches an object.
  */
 export function canonicalText (text: string, data: SessionRecord, platform: ValuePlatform): string {
-  return withinLimits(text) ? text : serialize(data, platform)
+  return savable(data, 0) ? text : serialize(data, platform)
 }
 
-function withinLimits (text: string): boolean {
-  if (/[eE][+-]?\d{3}|\d{309}/.test(text)) return false
-  let brackets = 0
-  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++brackets >= MAX_DEPTH) return false
-  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++brackets >= MAX_DEPTH) return false
+/** Whether serialize() takes a value parse() returned: finite numbers, objects nested less than MAX_DEPTH. */
+function savable (value: unknown, depth: number): boolean {
+  if (typeof value === 'number') return Number.isFinite(value)
+  if (typeof value !== 'object' || value === null) return true
+  if (depth >= MAX_DEPTH) return false
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!savable(value[i], depth + 1)) return false
+    return true
+  }
+  if (value instanceof Date || value instanceof Uint8Array) return true // revived tags: serialize writes them
+  for (const key in value) if (!savable((value as SessionRecord)[key], depth + 1)) return false
   return true
 }
 

@@ -13,20 +13,39 @@ import { hmacSha256 } from '../../plugin/codecs/node-hmac.js'
 const ascii = fc.integer({ min: 0, max: 300 }).chain((length) =>
   fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: length, maxLength: length }))
 
-t.test('amacSha384 is the first characters of base64url SHA-384(key ‖ message)', async (t) => {
+/** Texts of any UTF-16 units (lone surrogates too), the lengths drawn uniformly up to 300. */
+const anyText = fc.integer({ min: 0, max: 300 }).chain((length) =>
+  fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), minLength: length, maxLength: length }))
+
+t.test('amacSha384 is the first characters of base64url SHA-384(key ‖ UTF-8(prefix ‖ text))', async (t) => {
+  const expected = (key: Buffer, prefix: string, text: string) =>
+    createHash('sha384').update(Buffer.concat([key, Buffer.from(prefix + text, 'utf8')])).digest('base64url').slice(0, 43)
   let longer = 0
-  fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), ascii, (keyBytes, message) => {
+  fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), ascii, (keyBytes, text) => {
     const key = Buffer.from(keyBytes)
-    if (message.length > 200) longer++
-    return amacSha384(key, 200, 43)(message) === createHash('sha384').update(Buffer.concat([key, Buffer.from(message)])).digest('base64url').slice(0, 43)
+    if (text.length > 200) longer++
+    return amacSha384(key, 'session=', 200, 43)(text) === expected(key, 'session=', text)
   }), { numRuns: 3000 })
-  t.ok(longer > 100, `3000 keys and messages, ${longer} of them longer than the buffer`)
+  t.ok(longer > 100, `3000 keys and ASCII texts, ${longer} of them longer than the buffer`)
+  // What Web Crypto hashes is TextEncoder's UTF-8 (a lone surrogate as U+FFFD): so must this,
+  // whether the text fits the prepared buffer or not, so a non-ASCII text is never read as
+  // another one (a byte per character would turn '艭' into 'm').
+  let unicode = 0
+  fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), anyText, (keyBytes, text) => {
+    const key = Buffer.from(keyBytes)
+    if (/[\u0080-\uffff]/.test(text)) unicode++
+    return amacSha384(key, 'sé=', 200, 43)(text) === expected(key, 'sé=', text)
+  }), { numRuns: 3000 })
+  t.ok(unicode > 2000, `3000 texts of any characters, ${unicode} of them not ASCII`)
   const key = randomBytes(32)
-  const mac = amacSha384(key, 64, 43)
-  const expected = (message: string) => createHash('sha384').update(key).update(message).digest('base64url').slice(0, 43)
-  t.equal(mac('a'.repeat(64)), expected('a'.repeat(64)), 'a message exactly filling the buffer')
-  t.equal(mac('b'), expected('b'), 'a shorter one after it: nothing of the longer one is left over')
-  t.equal(mac('c'.repeat(65)), expected('c'.repeat(65)), 'one longer than the buffer')
+  const mac = amacSha384(key, 'session=', 64, 43)
+  t.equal(mac('a'.repeat(64)), expected(key, 'session=', 'a'.repeat(64)), 'a text exactly filling the buffer')
+  t.equal(mac('b'), expected(key, 'session=', 'b'), 'a shorter one after it: nothing of the longer one is left over')
+  t.equal(mac('c'.repeat(65)), expected(key, 'session=', 'c'.repeat(65)), 'one longer than the buffer')
+  for (const text of ['é'.repeat(64), 'a'.repeat(63) + '艭', 'a'.repeat(62) + '\u{1F600}', 'a'.repeat(60) + '艭'.repeat(4), '\ud800'.repeat(64)]) {
+    t.equal(mac(text), expected(key, 'session=', text), `${JSON.stringify(text.slice(-4))} at the end of a full buffer: cut off, so hashed the long way`)
+  }
+  t.not(mac('艭'), mac('m'), 'a character is never read as its low byte')
 })
 
 t.test('hmacSha256 equals createHmac for any key up to 64 bytes and any ASCII message', async (t) => {
