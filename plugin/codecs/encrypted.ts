@@ -36,7 +36,9 @@ export function createEncryptedCodec (secrets: Buffer[], cookieName: string, { c
       const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES })
       decipher.setAAD(aad)
       decipher.setAuthTag(tag)
-      return Buffer.concat([decipher.update(ciphertext), decipher.final()])
+      const plaintext = decipher.update(ciphertext)
+      decipher.final() // throws unless the tag verifies; GCM has no bytes left to give
+      return plaintext
     } catch {
       return undefined
     }
@@ -64,8 +66,10 @@ export function createEncryptedCodec (secrets: Buffer[], cookieName: string, { c
     decode (value: string): Decoded | InvalidReason {
       const parts = parseEncrypted(value)
       if (parts === undefined) return 'malformed'
-      const bytes = base64url.decode(parts.sealed)
-      if (bytes === undefined || !isSealedLength(bytes.length)) return 'malformed'
+      // Canonical base64url only: Buffer skips junk and ignores unused bits, so the bytes must
+      // spell the very text again (one spelling per cookie, as base64url.ts requires).
+      const bytes = Buffer.from(parts.sealed, 'base64url')
+      if (!isSealedLength(bytes.length) || bytes.toString('base64url') !== parts.sealed) return 'malformed'
 
       const aad = aads.get(parts.version) as Buffer
       const iv = bytes.subarray(0, IV_BYTES)
