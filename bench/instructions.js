@@ -82,6 +82,7 @@ async function child ([name, warmText, measuredText]) {
   }
   await built.app.ready()
   const injector = createInjector(built)
+  built.cookies = undefined // the injector keeps them its own way (inject.js)
   // After each batch the loop yields to the event loop, as a server does between requests (and as
   // inprocess.js does): inject() keeps each request's objects alive until the loop turns, so a
   // loop that never yields would carry every request of the run in its heap (about 9.5 KB each)
