@@ -66,17 +66,28 @@ function cloneValue (value: unknown, copied: ((original: object, copy: object) =
   if (typeof value !== 'object' || value === null) return value
   if (value instanceof Date) return new Date(value.getTime())
   if (value instanceof Uint8Array) return Buffer.from(value)
+  // Copied whole first (slice, spread: V8 copies an object with its shape in one step, where
+  // adding the keys one by one went through a megamorphic store for each), then only the nested
+  // objects and arrays are copied in turn.
   let copy: object
   if (Array.isArray(value)) {
-    // Pushed, not preallocated: `new Array(n)` makes a holey array, which JSON.stringify walks
-    // the slow way, element by element through the prototype chain.
-    const items: unknown[] = []
-    for (let i = 0; i < value.length; i++) items.push(cloneValue(value[i], copied))
+    const items = value.slice() // parsed arrays have no holes: the copy stays packed
+    for (let i = 0; i < items.length; i++) {
+      const item: unknown = items[i]
+      if (typeof item === 'object' && item !== null) items[i] = cloneValue(item, copied)
+    }
     copy = items
   } else {
-    const object: SessionRecord = {}
-    // parse never leaves a `__proto__` key; were one there, `=` would set the prototype.
-    for (const key of Object.keys(value)) if (key !== PROTO) object[key] = cloneValue((value as SessionRecord)[key], copied)
+    const object: SessionRecord = { ...value }
+    for (const key in object) {
+      // parse never leaves a `__proto__` key; were one there, `=` below would set the prototype.
+      if (key === PROTO) {
+        delete object[key]
+        continue
+      }
+      const item = object[key]
+      if (typeof item === 'object' && item !== null) object[key] = cloneValue(item, copied)
+    }
     copy = object
   }
   copied?.(value, copy)

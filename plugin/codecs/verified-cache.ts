@@ -57,6 +57,12 @@ const MAX_TEXT_CHARS = 16 * 1024
 const ID_CHARS = 22
 /** Records kept parsed on the heap (see above): so few that the GC does not feel them. */
 const HOT_ENTRIES = 256
+/**
+ * Parsed data takes several times the memory of its text (about 26 KB for a full 3.6 KB signed
+ * cookie), so only texts that fit a cookie uncompressed are kept parsed: 256 of them at most
+ * some 7 MB of heap, where inflated texts of up to MAX_TEXT_CHARS could take 30.
+ */
+const MAX_HOT_CHARS = 4096
 
 interface Hot extends Omit<Decoded, 'data'> {
   value: string
@@ -199,7 +205,7 @@ export function withVerifiedCache (codec: Codec, maxValueBytes: number): Codec {
         permanent: (flags & PERMANENT) !== 0,
         keyIndex: chunk.readUInt16LE(start + KEY_INDEX)
       }
-      if (lookUps - chunk.readDoubleLE(start + LAST_READ) <= HOT_ENTRIES) {
+      if (text.length <= MAX_HOT_CHARS && lookUps - chunk.readDoubleLE(start + LAST_READ) <= HOT_ENTRIES) {
         // Parsed once more for the hot copy, never handed out: each request then gets a copy of it.
         const pristine = found.pristine = codec.readData(text)
         const { json, issuedAt, createdAt, id, permanent, keyIndex } = found

@@ -63,6 +63,32 @@ t.test('every storable value round-trips with its type', async (t) => {
   }, 'no key differs after the round trip')
 })
 
+t.test('read again and again (then copied from a parsed copy the memory keeps), every value keeps its type, and a change made in place is saved', async (t) => {
+  const app = await buildApp({}, (app) => {
+    app.get('/store', async (request) => {
+      for (const [key, value] of Object.entries(stored)) request.session.set(key, value)
+      return 'stored'
+    })
+    app.get('/check', async (request) => ({
+      same: Object.keys(stored).filter((key) => !isDeepStrictEqual(request.session.get(key), stored[key]))
+    }))
+    // Changed in place, deep inside: only a copy that shares nothing with the remembered one is seen as changed.
+    app.get('/change', async (request) => {
+      ((request.session.list as unknown[])[3] as { four: number }).four = 5
+      ;(request.session.inArray as Buffer[])[1]?.fill(0)
+      return 'changed'
+    })
+  })
+  t.teardown(() => app.close())
+  const browser = new Browser(app)
+  await browser.get('/store')
+  for (let read = 1; read <= 5; read++) t.same((await browser.get('/check')).json(), { same: [] }, `read ${read}: no key differs`)
+  const changed = await browser.get('/change')
+  t.ok(sessionSetCookie(changed), 'the change is saved')
+  t.same((await browser.get('/check')).json(), { same: ['list', 'inArray'] }, 'and read back')
+  t.same((await browser.get('/check')).json(), { same: ['list', 'inArray'] }, 'again')
+})
+
 t.test('undefined object properties are skipped, as JSON does', async (t) => {
   const app = await buildApp({}, (app) => {
     app.get('/store', async (request) => {
