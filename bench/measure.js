@@ -31,9 +31,16 @@ export function processCpuMicros (pid) {
   return ticks * 1e6 / TICKS_PER_SECOND
 }
 
-/** Starts `server.js <variant>`; resolves to { child, port, cookie, cookies?, chained, population?, heap() } or { skip }. */
-export async function startServer (variant, nodeArgs = []) {
-  const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, SERVER, variant], { stdio: ['pipe', 'pipe', 'inherit'] })
+/**
+ * Starts `server.js <variant>`; resolves to { child, port, cookie, cookies?, chained, population?,
+ * heap(), stderr() } or { skip }. `wrapper`: a command the server runs under (valgrind, for
+ * socket-instructions.js); its stderr is then kept for `stderr()` instead of shown.
+ */
+export async function startServer (variant, nodeArgs = [], wrapper = []) {
+  const [command, ...args] = [...wrapper, process.execPath, '--expose-gc', ...nodeArgs, SERVER, variant]
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', wrapper.length > 0 ? 'pipe' : 'inherit'] })
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (text) => { stderr += text })
   // The server answers in lines: its start-up line, then one per `heap` asked for.
   const waiting = []
   const lines = createInterface({ input: child.stdout, crlfDelay: Infinity })
@@ -56,7 +63,7 @@ export async function startServer (variant, nodeArgs = []) {
     child.stdin.write('heap\n')
     return JSON.parse(await answer).heapUsed
   }
-  return { child, port: info.port, cookie: info.cookie, cookies: info.cookies, chained: info.chained === true, population: info.population, heap }
+  return { child, port: info.port, cookie: info.cookie, cookies: info.cookies, chained: info.chained === true, population: info.population, heap, stderr: () => stderr }
 }
 
 export async function stopServer (child) {
@@ -85,67 +92,55 @@ function rotation (cookies) {
   return () => cookies[next++ % cookies.length]
 }
 
-function load (port, nextCookie, seconds, chained) {
+/**
+ * The load a started server gets: `run(limit)` sends requests over `connections` connections
+ * for `{ duration }` seconds or `{ amount }` requests, and resolves to autocannon's result;
+ * `tally` counts the answers since `reset()`. One cookie rotation (or, for a population, one
+ * request sequence) runs through every call, so a warm-up and a measured run continue it.
+ */
+export function socketLoad (server, connections = CONNECTIONS) {
+  return server.population === undefined ? singleLoad(server, connections) : populationLoad(server, connections)
+}
+
+function singleLoad ({ port, cookie, cookies = [cookie], chained }, connections) {
+  const nextCookie = rotation(cookies)
+  const tally = { setCookies: 0, answered: 0 }
   // A chained variant's connections each keep the cookie they were last given (autocannon keeps
   // one context per connection), starting from the seeded one.
   const cookieFor = chained ? (context) => (context.cookie ??= nextCookie()) : () => nextCookie()
-  return autocannon({
+  const run = (limit) => autocannon({
     url: `http://127.0.0.1:${port}/measure`,
     // autocannon rebuilds a request that has a setupRequest before every send. Single-cookie
     // variants go the same way, so the client costs every variant the same on a shared machine.
     requests: [{
       setupRequest: (request, context) => ({ ...request, headers: { ...request.headers, cookie: cookieFor(context) } }),
-      onResponse: chained ? (status, body, context, headers) => { context.cookie = setCookiePair(headers['set-cookie']) ?? context.cookie } : undefined
+      onResponse: (status, body, context, headers) => {
+        const pair = setCookiePair(headers['set-cookie'])
+        tally.answered++
+        if (pair === undefined) return
+        tally.setCookies++
+        if (chained) context.cookie = pair
+      }
     }],
-    connections: CONNECTIONS,
+    connections,
     pipelining: 1,
-    duration: seconds
+    ...limit
   })
-}
-
-/** Warm-up then a measured run against a started server; `cookies` (cold variants) rotate per request. */
-export async function measureSocket (server, { duration, warmup }) {
-  if (server.population !== undefined) return measurePopulationSocket(server, { duration, warmup })
-  const { child, port, cookie, cookies = [cookie], chained } = server
-  const nextCookie = rotation(cookies)
-  const { status, setCookie } = await probe(port, nextCookie())
-  if (warmup > 0) await load(port, nextCookie, warmup, chained)
-  const before = processCpuMicros(child.pid)
-  const result = await load(port, nextCookie, duration, chained)
-  const cpu = processCpuMicros(child.pid) - before
-  return { status, setCookie, ...await figures(server, result, cpu, duration, cookie) }
-}
-
-/** What both socket modes report of a measured autocannon run: its rate, latency, CPU and errors, and the server's heap. */
-async function figures (server, result, cpu, duration, cookie) {
-  const answered = result['2xx'] + result.non2xx
-  return {
-    cookieBytes: cookie.length,
-    requests: answered,
-    rps: answered / duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuPerRequest: answered > 0 ? cpu / answered : NaN,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-    heapUsed: await server.heap()
-  }
+  return { run, tally, reset: () => { tally.setCookies = tally.answered = 0 }, probe: () => probe(port, nextCookie()) }
 }
 
 /**
  * A population variant over sockets: every request, on whichever connection, is the next of the
  * seeded sequence (warm-up and measured run continue one sequence), carrying that user's latest
  * cookie; the Set-Cookie of its answer replaces that user's cookie, as a browser would. Answers
- * arrive in whatever order the 50 connections get them, so which of two overlapping requests of
+ * arrive in whatever order the connections get them, so which of two overlapping requests of
  * one user wins can vary between runs: the requests sent do not.
  */
-async function measurePopulationSocket (server, { duration, warmup }) {
-  const { child, port, cookie } = server
-  const jars = server.population.jars.slice()
+function populationLoad ({ port, population }, connections) {
+  const jars = population.jars.slice()
   const next = createSequence(currentPopulationOptions())
-  const { status } = await probe(port, jars[0], '/read')
   const tally = { setCookies: 0, answered: 0 }
-  const load = (seconds) => autocannon({
+  const run = (limit) => autocannon({
     url: `http://127.0.0.1:${port}/read`,
     requests: [{
       // pipelining 1: a connection has one request in flight, so its context knows whose it is.
@@ -162,19 +157,42 @@ async function measurePopulationSocket (server, { duration, warmup }) {
         tally.setCookies++
       }
     }],
-    connections: CONNECTIONS,
+    connections,
     pipelining: 1,
-    duration: seconds
+    ...limit
   })
-  if (warmup > 0) await load(warmup)
-  tally.setCookies = tally.answered = 0
-  const before = processCpuMicros(child.pid)
-  const result = await load(duration)
-  const cpu = processCpuMicros(child.pid) - before
+  return { run, tally, reset: () => { tally.setCookies = tally.answered = 0 }, probe: () => probe(port, jars[0], '/read') }
+}
+
+/** Warm-up then a measured run against a started server; `cookies` (cold variants) rotate per request. */
+export async function measureSocket (server, { duration, warmup }) {
+  const load = socketLoad(server)
+  const { status, setCookie } = await load.probe()
+  if (warmup > 0) await load.run({ duration: warmup })
+  load.reset()
+  const before = processCpuMicros(server.child.pid)
+  const result = await load.run({ duration })
+  const cpu = processCpuMicros(server.child.pid) - before
   return {
     status,
-    setCookie: tally.setCookies > 0,
-    setCookieShare: tally.answered > 0 ? tally.setCookies / tally.answered : NaN,
-    ...await figures(server, result, cpu, duration, cookie)
+    setCookie: setCookie || load.tally.setCookies > 0,
+    setCookieShare: load.tally.answered > 0 ? load.tally.setCookies / load.tally.answered : NaN,
+    ...await figures(server, result, cpu, duration, server.cookie)
+  }
+}
+
+/** What both socket modes report of a measured autocannon run: its rate, latency, CPU and errors, and the server's heap. */
+async function figures (server, result, cpu, duration, cookie) {
+  const answered = result['2xx'] + result.non2xx
+  return {
+    cookieBytes: cookie.length,
+    requests: answered,
+    rps: answered / duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuPerRequest: answered > 0 ? cpu / answered : NaN,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    heapUsed: await server.heap()
   }
 }

@@ -6,6 +6,7 @@ import { parseArgs, promisify } from 'node:util'
 import { VARIANTS, isPopulation } from './variants.js'
 import { measureSocket, startServer, stopServer } from './measure.js'
 import { checkValgrind, measureInstructions } from './instructions.js'
+import { measureSocketInstructions } from './socket-instructions.js'
 import { describePopulation, populationOptions, sharePopulationOptions } from './population.js'
 import { checkPopulationTargets, checkTargets, markdownTable, populationTable, summarize, targetsMarkdown } from './report.js'
 
@@ -23,6 +24,9 @@ import { checkPopulationTargets, checkTargets, markdownTable, populationTable, s
 //   --instructions  CPU instructions per request under valgrind (steady where µs are not);
 //                   one round by default; --requests N measured per variant (10000), after
 //                   2N uncounted warm-up requests; two variants at a time
+//   --via M         with --instructions: `inject` (default: inject() in the counted process,
+//                   bench/instructions.js) or `sockets` (the server alone under valgrind, loaded
+//                   over 127.0.0.1 by autocannon in this process: bench/socket-instructions.js)
 //   --cpu-prof DIR  run every server under `node --cpu-prof`, profiles into DIR
 //   --out FILE      JSON results (default bench/results.json, results-inprocess.json,
 //                   results-instructions.json)
@@ -55,6 +59,7 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '2' },
     inprocess: { type: 'boolean', default: false },
     instructions: { type: 'boolean', default: false },
+    via: { type: 'string', default: 'inject' },
     requests: { type: 'string', default: '10000' },
     users: { type: 'string', default: '10000' },
     mix: { type: 'string', default: 'uniform' },
@@ -67,11 +72,16 @@ const { values: flags } = parseArgs({
   }
 })
 
-const { inprocess, instructions } = flags
+const { inprocess, instructions, via } = flags
 if (inprocess && instructions) {
   console.error('--inprocess and --instructions are separate modes: pick one')
   process.exit(2)
 }
+if (via !== 'inject' && via !== 'sockets') {
+  console.error(`--via must be inject or sockets, got ${via}`)
+  process.exit(2)
+}
+const countInstructions = via === 'sockets' ? measureSocketInstructions : measureInstructions
 // Instruction counts repeat to well under 1 %: one round is enough unless asked for more.
 const rounds = positive('rounds', flags.rounds ?? (instructions ? '1' : '5'))
 const duration = positive('duration', flags.duration)
@@ -89,7 +99,7 @@ try {
 sharePopulationOptions(population)
 const warmup = Number(flags.warmup)
 const nodeArgs = flags['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${flags['cpu-prof']}`]
-const resultsFile = instructions ? './results-instructions.json' : inprocess ? './results-inprocess.json' : './results.json'
+const resultsFile = instructions ? `./results-instructions${via === 'sockets' ? '-sockets' : ''}.json` : inprocess ? './results-inprocess.json' : './results.json'
 const out = flags.out ?? fileURLToPath(new URL(resultsFile, import.meta.url))
 if (instructions) await checkValgrind().catch((error) => { console.error(error.message); process.exit(2) })
 
@@ -181,7 +191,7 @@ for (let round = 1; round <= rounds; round++) {
     for (const name of names) record(round, name, results[name])
   } else if (instructions) {
     // Counts do not depend on what else runs, so variants can share the cores.
-    const results = await inPairs(names, (name) => measureInstructions(name, isPopulation(name)
+    const results = await inPairs(names, (name) => countInstructions(name, isPopulation(name)
       ? { warm: popWarmup, requests: popRequests }
       : { warm: 2 * requests, requests }))
     names.forEach((name, i) => record(round, name, results[i]))
@@ -202,7 +212,7 @@ const targets = [
   ...(hasPopulation ? checkPopulationTargets(populated, { instructions, options: population }) : [])
 ]
 const mode = instructions
-  ? 'instructions (callgrind, inject, node --predictable)'
+  ? `instructions (callgrind, ${via === 'sockets' ? 'the server process over sockets, 8 connections' : 'inject'}, node --predictable)`
   : inprocess ? 'in-process (inject, variants interleaved in slices)' : 'sockets (autocannon, 50 connections, pipelining 1)'
 const length = instructions
   ? [
@@ -233,6 +243,7 @@ writeFileSync(out, JSON.stringify({
     duration,
     warmup,
     requests: instructions ? requests : null,
+    via: instructions ? via : null,
     only: flags.only ?? null,
     population: hasPopulation ? { ...population, ...(instructions ? { warmup: popWarmup, requests: popRequests } : {}) } : null
   },
