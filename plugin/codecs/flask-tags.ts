@@ -69,6 +69,39 @@ export function parseFlask (value: string): FlaskParts | undefined {
   return { compressed, payload, issuedAt, signedText: value.slice(0, value.length - 28), signature: signature as string }
 }
 
+/** Characters of ".<signature>" at the end of a Flask value. */
+const SIGNATURE_PART_CHARS = 28
+
+/**
+ * A Flask value cut at its last dot: what the signature covers and the signature as written, or
+ * undefined when it cannot be one. As for the signed format, the Node codec checks the signature
+ * first, on the text as it came, and only a verified text is taken apart (`parseVerifiedFlask`):
+ * the pattern over the whole value cost about as much as the HMAC.
+ */
+export function splitFlask (value: string): { signedText: string, signature: string } | undefined {
+  const dot = value.length - SIGNATURE_PART_CHARS
+  if (dot < 0 || value.charCodeAt(dot) !== 46) return undefined // 46: '.'
+  return { signedText: value.slice(0, dot), signature: value.slice(dot + 1) }
+}
+
+/**
+ * The fields of a Flask text whose signature verified, or undefined when they are not Flask's:
+ * the timestamp as parseFlask wants it, the payload taken as the signer's base64url (only a
+ * holder of the key gets a text here).
+ */
+export function parseVerifiedFlask (signedText: string): Omit<FlaskParts, 'signature'> | undefined {
+  const dot = signedText.lastIndexOf('.')
+  const timeText = signedText.slice(dot + 1)
+  if (dot < 0 || timeText.length < 2 || timeText.length > 8) return undefined
+  const time = decodeBase64url(timeText)
+  if (time === undefined || time.length > 6 || time[0] === 0) return undefined
+  let issuedAt = 0
+  for (const byte of time) issuedAt = issuedAt * 256 + byte
+  // A leading '.' marks a compressed payload, unless it is the dot before the timestamp (an empty one), as parseFlask reads it.
+  const compressed = dot > 0 && signedText.charCodeAt(0) === 46
+  return { compressed, payload: signedText.slice(compressed ? 1 : 0, dot), issuedAt, signedText }
+}
+
 /** The timestamp field for `seconds`: big-endian bytes without leading zeros, base64url. */
 export function timestampText (seconds: number): string {
   const bytes: number[] = []

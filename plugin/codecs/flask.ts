@@ -3,7 +3,10 @@ import { cloneParsed, NODE_VALUES, serialize, type SessionRecord } from '../valu
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
 import { equalInConstantTime } from './compare.js'
 import { deflateIfShorter, inflate } from './compression.js'
-import { copyMarks, dumpSession, FLASK_SALT, parseFlask, parsePayload, refuseLongIntegers, timestampText } from './flask-tags.js'
+import {
+  copyMarks, dumpSession, FLASK_SALT, type FlaskParts, parseFlask, parsePayload, parseVerifiedFlask, refuseLongIntegers, splitFlask, timestampText
+} from './flask-tags.js'
+import { hmac } from './node-hmac.js'
 import * as base64url from './node-base64url.js'
 
 // Flask's own session cookie, so a Flask app and this one can share a logged-in session, on
@@ -17,15 +20,35 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 export interface FlaskCodecOptions {
   /** Deflate payloads when that makes the cookie shorter, as Flask does. Default true. */
   compress?: boolean
+  /** The longest value decode is handed (maxCookies × 4096): the HMAC's buffers are sized for it. */
+  maxValueBytes?: number
 }
 
-export function createFlaskCodec (secrets: Buffer[], _cookieName: string, { compress = true }: FlaskCodecOptions = {}): Codec {
-  const keys = secrets.map((secret) => createHmac('sha1', secret).update(FLASK_SALT).digest())
-  const signingKey = keys[0] as Buffer
+export function createFlaskCodec (secrets: Buffer[], _cookieName: string, { compress = true, maxValueBytes = 4096 }: FlaskCodecOptions = {}): Codec {
+  // HMAC-SHA1 over everything before the last dot, keyed with HMAC-SHA1(SECRET_KEY, salt); the
+  // signature is compared as base64url text, so a non-canonical spelling is unequal.
+  const signers = secrets.map((secret) => hmac('sha1', createHmac('sha1', secret).update(FLASK_SALT).digest(), maxValueBytes))
+  const sign = signers[0] as (signedText: string) => string
 
-  /** HMAC-SHA1, as base64url text: compared with the cookie's own text, so a non-canonical spelling is unequal. */
-  function sign (key: Buffer, signedText: string): string {
-    return createHmac('sha1', key).update(signedText).digest('base64url')
+  /** Past the signature: only a holder of the key gets here, but a bad payload is still an empty session, not a 500 as in Flask. */
+  function readPayload ({ compressed, payload, issuedAt }: Omit<FlaskParts, 'signature'>, keyIndex: number): Decoded | InvalidReason {
+    let text: string
+    let data: SessionRecord
+    let json: string
+    let permanent: boolean
+    try {
+      const bytes = Buffer.from(payload, 'base64url')
+      text = utf8.decode(compressed ? inflate(bytes, false) : bytes)
+      refuseLongIntegers(text)
+      data = parsePayload(text, NODE_VALUES)
+      // Flask's flag is a key of the session; here it is session.permanent.
+      permanent = data._permanent === true
+      delete data._permanent
+      json = serialize(data) // also refuses what values.ts could never save again (too deep)
+    } catch {
+      return 'bad-payload'
+    }
+    return { data, json, text, issuedAt, createdAt: issuedAt, permanent, keyIndex }
   }
 
   return {
@@ -36,36 +59,20 @@ export function createFlaskCodec (secrets: Buffer[], _cookieName: string, { comp
       const compressed = compress ? deflateIfShorter(json, false, 1) : undefined
       const payload = compressed === undefined ? base64url.encode(json) : `.${base64url.encode(compressed)}`
       const signedText = `${payload}.${timestampText(issuedAt)}`
-      return `${signedText}.${sign(signingKey, signedText)}`
+      return `${signedText}.${sign(signedText)}`
     },
 
     decode (value: string): Decoded | InvalidReason {
-      const parts = parseFlask(value)
-      if (parts === undefined) return 'malformed'
-      const { signedText, signature } = parts
-      const keyIndex = keys.findIndex((key) => equalInConstantTime(sign(key, signedText), signature))
-      if (keyIndex === -1) return 'bad-signature'
-
-      // Only a holder of the key gets here, but a bad payload is still an empty session, not a
-      // 500 as in Flask.
-      let text: string
-      let data: SessionRecord
-      let json: string
-      let permanent: boolean
-      try {
-        const payload = Buffer.from(parts.payload, 'base64url') // canonical: parseFlask checked it
-        text = utf8.decode(parts.compressed ? inflate(payload, false) : payload)
-        refuseLongIntegers(text)
-        data = parsePayload(text, NODE_VALUES)
-        // Flask's flag is a key of the session; here it is session.permanent.
-        permanent = data._permanent === true
-        delete data._permanent
-        json = serialize(data) // also refuses what values.ts could never save again (too deep)
-      } catch {
-        return 'bad-payload'
+      const split = splitFlask(value)
+      if (split !== undefined) {
+        const keyIndex = signers.findIndex((signer) => equalInConstantTime(signer(split.signedText), split.signature))
+        if (keyIndex !== -1) {
+          const parts = parseVerifiedFlask(split.signedText)
+          return parts === undefined ? 'malformed' : readPayload(parts, keyIndex)
+        }
       }
-      const { issuedAt } = parts
-      return { data, json, text, issuedAt, createdAt: issuedAt, permanent, keyIndex }
+      // Refused: its shape, else its signature, says why.
+      return parseFlask(value) === undefined ? 'malformed' : 'bad-signature'
     },
 
     copyData: (record) => cloneParsed(record, copyMarks),

@@ -5,7 +5,7 @@ import { equalInConstantTime } from './compare.js'
 import { deflateIfShorter, inflate } from './compression.js'
 import * as base64url from './node-base64url.js'
 import { amacSha384 } from './node-amac.js'
-import { hmacSha256 } from './node-hmac.js'
+import { hmac } from './node-hmac.js'
 import {
   MAC_CHARS, macInput, parseSigned, parseVerifiedText, signedText, SIGNED_AMAC_KEY_PURPOSE, SIGNED_KEY_PURPOSE, splitCurrent, type SignedFields
 } from './signed-format.js'
@@ -27,7 +27,7 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string, { comp
   const macs = secrets.map((secret) => amacSha384(deriveKey(secret, SIGNED_AMAC_KEY_PURPOSE), `${cookieName}=`, maxValueBytes, MAC_CHARS))
   // s1 and s2 cookies (HMAC-SHA256) are still read; their keys are derived on the first one seen.
   let hmacs: Array<(message: string) => string> | undefined
-  const hmacsOf = () => (hmacs ??= secrets.map((secret) => hmacSha256(deriveKey(secret, SIGNED_KEY_PURPOSE), maxMessageBytes)))
+  const hmacsOf = () => (hmacs ??= secrets.map((secret) => hmac('sha256', deriveKey(secret, SIGNED_KEY_PURPOSE), maxMessageBytes)))
   const sign = macs[0] as (message: string) => string
 
   return {

@@ -3,7 +3,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { equalInConstantTime } from '../../plugin/codecs/compare.js'
 import { amacSha384 } from '../../plugin/codecs/node-amac.js'
-import { hmacSha256 } from '../../plugin/codecs/node-hmac.js'
+import { hmac } from '../../plugin/codecs/node-hmac.js'
 
 // The signed format's MACs: s3's AMAC (SHA-384 of key ‖ message, truncated) and s2's HMAC-SHA256
 // computed from two one-shot hashes. Each must be what createHash/createHmac (and Web Crypto)
@@ -48,20 +48,28 @@ t.test('amacSha384 is the first characters of base64url SHA-384(key ‖ UTF-8(pr
   t.not(mac('艭'), mac('m'), 'a character is never read as its low byte')
 })
 
-t.test('hmacSha256 equals createHmac for any key up to 64 bytes and any ASCII message', async (t) => {
-  let longer = 0
-  fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 64 }), ascii, (keyBytes, message) => {
-    const key = Buffer.from(keyBytes)
-    if (message.length > 200) longer++
-    return hmacSha256(key, 200)(message) === createHmac('sha256', key).update(message).digest('base64url')
-  }), { numRuns: 3000 })
-  t.ok(longer > 100, `3000 keys and messages, ${longer} of them longer than its buffer (createHmac)`)
-  const key = randomBytes(32)
-  const mac = hmacSha256(key, 64)
-  t.equal(mac('a'.repeat(64)), createHmac('sha256', key).update('a'.repeat(64)).digest('base64url'), 'a message exactly filling the buffer')
-  t.equal(mac('b'), createHmac('sha256', key).update('b').digest('base64url'), 'a shorter one after it: nothing of the longer one is left over')
-  t.throws(() => hmacSha256(randomBytes(65), 10), RangeError, 'a key longer than a block is refused (HMAC would hash it first)')
-})
+for (const algorithm of ['sha256', 'sha1'] as const) {
+  t.test(`hmac('${algorithm}') equals createHmac for any key up to 64 bytes and any message`, async (t) => {
+    let longer = 0
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 64 }), ascii, (keyBytes, message) => {
+      const key = Buffer.from(keyBytes)
+      if (message.length > 200) longer++
+      return hmac(algorithm, key, 200)(message) === createHmac(algorithm, key).update(message).digest('base64url')
+    }), { numRuns: 3000 })
+    t.ok(longer > 100, `3000 keys and ASCII messages, ${longer} of them longer than its buffer (createHmac)`)
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 64 }), anyText, (keyBytes, message) =>
+      hmac(algorithm, Buffer.from(keyBytes), 200)(message) === createHmac(algorithm, Buffer.from(keyBytes)).update(message, 'utf8').digest('base64url')
+    ), { numRuns: 1000 })
+    const key = randomBytes(32)
+    const mac = hmac(algorithm, key, 64)
+    const expected = (message: string) => createHmac(algorithm, key).update(message, 'utf8').digest('base64url')
+    t.equal(mac('a'.repeat(64)), expected('a'.repeat(64)), 'a message exactly filling the buffer')
+    t.equal(mac('b'), expected('b'), 'a shorter one after it: nothing of the longer one is left over')
+    t.equal(mac('a'.repeat(63) + '艭'), expected('a'.repeat(63) + '艭'), 'a non-ASCII character cut off at the end of the buffer')
+    t.not(mac('艭'), mac('m'), 'a character is never read as its low byte')
+    t.throws(() => hmac(algorithm, randomBytes(65), 10), RangeError, 'a key longer than a block is refused (HMAC would hash it first)')
+  })
+}
 
 t.test('equalInConstantTime is string equality', async (t) => {
   fc.assert(fc.property(fc.string(), fc.string(), (a, b) => equalInConstantTime(a, b) === (a === b)))
