@@ -11,3 +11,14 @@ export function equalInConstantTime (a: string, b: string): boolean {
   for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i)
   return difference === 0
 }
+
+/**
+ * The index of the first MAC function whose MAC of `text` is `mac` (compared in constant time),
+ * or -1: which of the rotated keys, current first, signed a value.
+ */
+export function verifyingKey (macs: ReadonlyArray<(text: string) => string>, text: string, mac: string): number {
+  for (let index = 0; index < macs.length; index++) {
+    if (equalInConstantTime((macs[index] as (text: string) => string)(text), mac)) return index
+  }
+  return -1
+}

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { cloneParsed, NODE_VALUES, serialize, type SessionRecord } from '../values.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
-import { equalInConstantTime } from './compare.js'
+import { verifyingKey } from './compare.js'
 import { deflateIfShorter, inflate } from './compression.js'
 import {
   copyMarks, dumpSession, FLASK_SALT, type FlaskParts, parseFlask, parsePayload, parseVerifiedFlask, refuseLongIntegers, splitFlask, timestampText
@@ -65,7 +65,7 @@ export function createFlaskCodec (secrets: Buffer[], _cookieName: string, { comp
     decode (value: string): Decoded | InvalidReason {
       const split = splitFlask(value)
       if (split !== undefined) {
-        const keyIndex = signers.findIndex((signer) => equalInConstantTime(signer(split.signedText), split.signature))
+        const keyIndex = verifyingKey(signers, split.signedText, split.signature)
         if (keyIndex !== -1) {
           const parts = parseVerifiedFlask(split.signedText)
           return parts === undefined ? 'malformed' : readPayload(parts, keyIndex)

@@ -1,7 +1,7 @@
 import { deriveKey } from '../keys.js'
 import { canonicalText, cloneParsed, parse, type SessionRecord } from '../values.js'
 import type { Codec, Decoded, EncodeInput, InvalidReason } from './codec.js'
-import { equalInConstantTime } from './compare.js'
+import { verifyingKey } from './compare.js'
 import { deflateIfShorter, inflate } from './compression.js'
 import * as base64url from './node-base64url.js'
 import { amacSha384 } from './node-amac.js'
@@ -47,7 +47,7 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string, { comp
       // The current version: the MAC first, then the fields of a verified text (signed-format.ts).
       const current = splitCurrent(value)
       if (current !== undefined) {
-        const keyIndex = macs.findIndex((mac) => equalInConstantTime(mac(current.signedText), current.mac))
+        const keyIndex = verifyingKey(macs, current.signedText, current.mac)
         if (keyIndex !== -1) {
           const fields = parseVerifiedText(current.signedText)
           return fields === undefined ? 'malformed' : readPayload(fields, keyIndex)
@@ -58,7 +58,7 @@ export function createSignedCodec (secrets: Buffer[], cookieName: string, { comp
       if (parts === undefined) return 'malformed'
       if (parts.version === 3) return 'bad-signature' // its MAC was just checked above
       const message = macInput(cookieName, parts.signedText)
-      const keyIndex = hmacsOf().findIndex((mac) => equalInConstantTime(mac(message), parts.mac))
+      const keyIndex = verifyingKey(hmacsOf(), message, parts.mac)
       return keyIndex === -1 ? 'bad-signature' : readPayload(parts, keyIndex)
     }
   }
