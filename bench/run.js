@@ -41,7 +41,9 @@ import { checkPopulationTargets, checkTargets, markdownTable, populationTable, s
 //   --mix M           uniform (default) or zipf (s = 1: user k is picked ∝ 1/(k+1))
 //   --seed S          seed of the request sequence (default 1)
 //   --writes F        share of requests that increment the counter (default 0.1)
-//   --pop-requests N  --instructions: counted requests per population variant (default 6000)
+//   --pop-requests N  --instructions: counted requests per population variant (default 6000;
+//                     30000 with --via sockets, where a request allocates a few times less and
+//                     a window of 6000 held a major GC or none, by luck)
 //   --pop-warmup N    --instructions: uncounted requests before them (default 24000: with short
 //                     warm-ups V8 is still compiling in the counted window, ~100k instructions
 //                     a request in every variant)
@@ -65,7 +67,7 @@ const { values: flags } = parseArgs({
     mix: { type: 'string', default: 'uniform' },
     seed: { type: 'string', default: '1' },
     writes: { type: 'string', default: '0.1' },
-    'pop-requests': { type: 'string', default: '6000' },
+    'pop-requests': { type: 'string' },
     'pop-warmup': { type: 'string', default: '24000' },
     'cpu-prof': { type: 'string' },
     out: { type: 'string' }
@@ -86,7 +88,7 @@ const countInstructions = via === 'sockets' ? measureSocketInstructions : measur
 const rounds = positive('rounds', flags.rounds ?? (instructions ? '1' : '5'))
 const duration = positive('duration', flags.duration)
 const requests = Math.ceil(positive('requests', flags.requests) / 8) * 8
-const popRequests = Math.ceil(positive('pop-requests', flags['pop-requests']) / 8) * 8
+const popRequests = Math.ceil(positive('pop-requests', flags['pop-requests'] ?? (via === 'sockets' ? '30000' : '6000')) / 8) * 8
 const popWarmup = Math.ceil(positive('pop-warmup', flags['pop-warmup']) / 8) * 8
 let population
 try {
