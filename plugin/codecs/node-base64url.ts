@@ -1,11 +1,5 @@
-import { isCanonical } from './base64url.js'
-
-// The Node codecs' base64url: the shared rules (base64url.ts), Buffer's native conversion.
-
-/** The bytes `text` spells, or undefined when it is not canonical unpadded base64url. */
-export function decode (text: string): Buffer | undefined {
-  return isCanonical(text) ? Buffer.from(text, 'base64url') : undefined
-}
+// The Node codecs' base64url: Buffer's native conversion. Reading is each codec's own (a MAC or
+// tag vouches for the text, or the bytes are spelled again to check it: encrypted.ts).
 
 export function encode (bytes: Buffer): string {
   return bytes.toString('base64url')

@@ -1,7 +1,9 @@
 import { isDeepStrictEqual } from 'node:util'
 import t from 'tap'
 import { buildApp, cookiePair, pinClock, sessionSetCookie, setCookieHeaders } from '../helpers.js'
-import { DAY, EMPTY, FORMATS, forge, harness, notIgnored, NOW, read } from './harness.js'
+import { createSessionCodec } from '../../plugin/index.js'
+import { SECRET } from '../helpers.js'
+import { DAY, EMPTY, FORMATS, forge, harness, notIgnored, NOW, read, signCurrent } from './harness.js'
 
 // The catalogue, continued: cookies that verify (a holder of the secret wrote them) but whose
 // contents or times are wrong fail closed, in every format; what a session holds comes back
@@ -226,5 +228,29 @@ t.test('sanity: the catalogue covers the clock (DAY-sized maxAge defaults)', asy
     clock.advance(1)
     t.same(await read(h.app, cookie), EMPTY, `${format}: one second more: empty`)
     clock.advance(-31 * DAY - 1)
+  }
+})
+
+t.test('signed: an s3 text whose MAC verifies but whose fields are not the layout is malformed, not a session', async (t) => {
+  // The MAC is checked before the text is taken apart: only a holder of the secret can get here.
+  pinClock(t, NOW)
+  const codec = createSessionCodec({ secret: SECRET })
+  const payload = Buffer.from('{"a":1}').toString('base64url')
+  const time = NOW.toString(36)
+  const id = 'A'.repeat(22)
+  const good = `s3.${payload}.${time}.${time}.${id}.0`
+  t.match(codec.inspect(signCurrent(good)), { session: { data: { a: 1 } } }, 'the layout itself reads')
+  const texts: Record<string, string> = {
+    'no times': `s3.${payload}.${id}.0`,
+    'one time': `s3.${payload}.${time}.${id}.0`,
+    'a time with a leading zero': `s3.${payload}.0${time}.${time}.${id}.0`,
+    'a time in capitals': `s3.${payload}.${time.toUpperCase()}.${time}.${id}.0`,
+    'an id of 21 characters': `s3.${payload}.${time}.${time}.${'A'.repeat(21)}.0`,
+    'an id outside base64url': `s3.${payload}.${time}.${time}.${'A'.repeat(21)};.0`,
+    'flags 4': `s3.${payload}.${time}.${time}.${id}.4`,
+    'no payload dot': `s3${payload}.${time}.${time}.${id}.0`
+  }
+  for (const [what, text] of Object.entries(texts)) {
+    t.same(codec.inspect(signCurrent(text)), { reason: 'malformed' }, what)
   }
 })

@@ -1,6 +1,7 @@
 import t from 'tap'
 // node:util's comparison is strict about types (Date vs string, Buffer vs object).
 import { isDeepStrictEqual } from 'node:util'
+import { cloneParsed } from '../../plugin/values.js'
 import { buildApp, Browser, cookiePair, sessionSetCookie } from '../helpers.js'
 
 // What a session can hold, exactly as it comes back on the next request.
@@ -167,4 +168,16 @@ t.test('no prototype pollution from keys or cookie data', async (t) => {
   t.same((await app.inject({ url: '/read', headers: { cookie } })).json(), { keys: ['constructor', 'prototype', 'nested'], polluted: true })
   t.equal(({} as Record<string, unknown>).polluted, undefined)
   t.equal(Object.hasOwn(Object.prototype, 'polluted'), false)
+})
+
+t.test('a copy of parsed data never carries a __proto__ key over, nor sets a prototype', async (t) => {
+  // parse() drops such keys; the copy refuses them again, whatever it is handed.
+  const parsed = JSON.parse('{"__proto__":{"polluted":true},"a":{"__proto__":{"deep":true},"b":[{"c":1}]}}') as Record<string, unknown>
+  const copy = cloneParsed(parsed)
+  t.notOk(Object.hasOwn(copy, '__proto__'), 'no own __proto__ key')
+  t.equal(Object.getPrototypeOf(copy), Object.prototype)
+  t.equal(Object.getPrototypeOf(copy.a), Object.prototype)
+  t.same(copy, { a: { b: [{ c: 1 }] } })
+  t.not(copy.a, parsed.a, 'nested objects are copies')
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched')
 })
