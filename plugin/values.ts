@@ -62,8 +62,8 @@ export function cloneParsed (record: SessionRecord, copied?: (original: object, 
   return cloneValue(record, copied) as SessionRecord
 }
 
-function cloneValue (value: unknown, copied: ((original: object, copy: object) => void) | undefined): unknown {
-  if (typeof value !== 'object' || value === null) return value
+/** A copy of an object or array (the callers copy only those: other values are shared). */
+function cloneValue (value: object, copied: ((original: object, copy: object) => void) | undefined): object {
   if (value instanceof Date) return new Date(value.getTime())
   if (value instanceof Uint8Array) return Buffer.from(value)
   // Copied whole first (slice, spread: V8 copies an object with its shape in one step, where

@@ -80,7 +80,7 @@ interface Hot extends Omit<Decoded, 'data'> {
 // (ASCII) and the payload text and, for formats whose canonical json differs from their text
 // (flask), the json (UTF-8).
 const VALUE_CHARS = 0 // u16: values are at most maxCookies × 4096 characters
-const KEY_INDEX = 2 // u16
+// 2, 3: unused
 const TEXT_BYTES = 4 // u32
 const JSON_BYTES = 8 // u32, 0 when the json is the text itself
 const FLAGS = 12 // u8
@@ -115,14 +115,15 @@ export function withVerifiedCache (codec: Codec, maxValueBytes: number): Codec {
     keyIndex: number, issuedAt: number, createdAt: number): number {
     const jsonApart = json !== text
     if (value.length > maxValueBytes || text.length > MAX_TEXT_CHARS || (jsonApart && json.length > MAX_TEXT_CHARS)) return -1
-    if (keyIndex > 0xffff || (id !== undefined && id.length !== ID_CHARS)) return -1
+    // A value verified by a fallback secret is re-issued under the current one on this very
+    // response, so it hardly comes back: not worth a record (and a record's key index is then 0).
+    if (keyIndex !== 0 || (id !== undefined && id.length !== ID_CHARS)) return -1
     // Room for the worst case (3 UTF-8 bytes a UTF-16 unit); the unused part is written over next.
     const room = HEADER_BYTES + value.length + ID_CHARS + 3 * text.length + (jsonApart ? 3 * json.length : 0)
     const chunk = claim(room)
     let at = head % CHUNK_BYTES
     const start = at
     chunk.writeUInt16LE(value.length, at + VALUE_CHARS)
-    chunk.writeUInt16LE(keyIndex, at + KEY_INDEX)
     chunk.writeUInt8((permanent ? PERMANENT : 0) | (id === undefined ? 0 : HAS_ID), at + FLAGS)
     chunk.writeDoubleLE(issuedAt, at + ISSUED_AT)
     chunk.writeDoubleLE(createdAt, at + CREATED_AT)
@@ -210,7 +211,7 @@ export function withVerifiedCache (codec: Codec, maxValueBytes: number): Codec {
         createdAt: chunk.readDoubleLE(start + CREATED_AT),
         id: idChars === 0 ? undefined : both.slice(0, idChars),
         permanent: (flags & PERMANENT) !== 0,
-        keyIndex: chunk.readUInt16LE(start + KEY_INDEX)
+        keyIndex: 0
       }
       if (text.length <= MAX_HOT_CHARS && lookUps - chunk.readDoubleLE(start + LAST_READ) <= HOT_WITHIN) {
         // Parsed once more for the hot copy, never handed out: each request then gets a copy of it.

@@ -651,6 +651,14 @@ t.test('cookies re-read soon are kept parsed, within their own bound: older ones
   t.equal(wrong, 0, 'every read gave its own session back')
 })
 
+t.test('a value the memory could not store whole (an id not of 22 characters) is not remembered', async (t) => {
+  pinClock(t, T0)
+  const { codec } = resolveTestOptions({ secret: SECRET })
+  // Only a holder of the secret could issue it; read, it is not the format's: malformed each time.
+  const value = codec.encode({ data: { a: 1 }, json: '{"a":1}', issuedAt: T0, createdAt: T0, id: 'A'.repeat(21), permanent: false })
+  for (let read = 0; read < 3; read++) t.equal(codec.decode(value), 'malformed', `read ${read + 1}`)
+})
+
 t.test('a remembered payload is parsed afresh for each read: no request sees the objects of another', async (t) => {
   pinClock(t, T0)
   const { codec } = resolveTestOptions({ secret: SECRET })

@@ -1,7 +1,7 @@
 import t from 'tap'
 // node:util's comparison is strict about types (Date vs string, Buffer vs object).
 import { isDeepStrictEqual } from 'node:util'
-import { cloneParsed } from '../../plugin/values.js'
+import { cloneParsed, equalsParsed, parse, serialize } from '../../plugin/values.js'
 import { buildApp, Browser, cookiePair, sessionSetCookie } from '../helpers.js'
 
 // What a session can hold, exactly as it comes back on the next request.
@@ -180,4 +180,25 @@ t.test('a copy of parsed data never carries a __proto__ key over, nor sets a pro
   t.same(copy, { a: { b: [{ c: 1 }] } })
   t.not(copy.a, parsed.a, 'nested objects are copies')
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched')
+})
+
+t.test('equalsParsed says whether live data still serialises to what was parsed', async (t) => {
+  const parsed = parse(serialize({ bytes: Buffer.from([1, 2, 3]), when: new Date(0), list: [1, { a: 'b' }], n: 1 }))
+  const live = () => cloneParsed(parsed)
+  t.ok(equalsParsed(live(), parsed), 'an untouched copy')
+  const changedBytes = live(); (changedBytes.bytes as Buffer)[0] = 9
+  t.notOk(equalsParsed(changedBytes, parsed), 'a byte changed')
+  const otherType = live(); otherType.bytes = [1, 2, 3]
+  t.notOk(equalsParsed(otherType, parsed), 'bytes replaced by an array')
+  const withUndefined = live(); withUndefined.gone = undefined
+  t.ok(equalsParsed(withUndefined, parsed), 'an undefined property is skipped, as serialize skips it')
+  const reordered = live(); const n = reordered.n; delete reordered.n; reordered.n = n
+  t.ok(equalsParsed(reordered, parsed), 'the same key moved to the end already was last')
+  const moved = live(); const list = moved.list; delete moved.list; moved.list = list
+  t.notOk(equalsParsed(moved, parsed), 'a key moved changes the text')
+  const date = live(); (date.when as Date).setTime(1)
+  t.notOk(equalsParsed(date, parsed), 'a Date changed')
+  for (const [a, b] of [[1, '1'], [null, {}], [{}, null], [[1], [1, 2]], [{ a: 1 }, [1]]]) {
+    t.equal(equalsParsed(a, b), serialize(a) === serialize(b), `${JSON.stringify(a)} against ${JSON.stringify(b)}`)
+  }
 })
