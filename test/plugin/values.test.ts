@@ -198,7 +198,8 @@ t.test('equalsParsed says whether live data still serialises to what was parsed'
   t.notOk(equalsParsed(moved, parsed), 'a key moved changes the text')
   const date = live(); (date.when as Date).setTime(1)
   t.notOk(equalsParsed(date, parsed), 'a Date changed')
-  for (const [a, b] of [[1, '1'], [null, {}], [{}, null], [[1], [1, 2]], [{ a: 1 }, [1]]]) {
+  for (const [a, b] of [[1, '1'], [null, {}], [{}, null], [[1], [1, 2]], [{ a: 1 }, [1]], [[1], { 0: 1 }], [new Date(0), {}]]) {
     t.equal(equalsParsed(a, b), serialize(a) === serialize(b), `${JSON.stringify(a)} against ${JSON.stringify(b)}`)
   }
+  t.notOk(equalsParsed(new (class Box { a = 1 })(), { a: 1 }), 'a class instance with the same fields: serialising will refuse it')
 })
